@@ -1,0 +1,3 @@
+export * from './key.js';
+export * from './sidecodes.js';
+export * from './confusions.js';
