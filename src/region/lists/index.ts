@@ -1,0 +1,9 @@
+export * from './publish.js';
+export {
+  syntheticList,
+  syntheticPlates,
+  absentPlates,
+  type SyntheticEntry,
+  type SyntheticOptions,
+} from './synthetic.js';
+export { buildListMessages, type PublishListRequest, type PublishListResult, type ListSource } from './publish-list.js';

@@ -1,0 +1,235 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openListCache, type ListCache } from '../../src/cache/index.js';
+import { openJournal } from '../../src/journal/journal.js';
+import type { Journal } from '../../src/journal/types.js';
+import { systemClock } from '../../src/shared/clock.js';
+import { silentLogger } from '../../src/shared/log.js';
+import { loadPublicKeys } from '../../src/sync/lists-signing.js';
+import { createListSync, type ListSync } from '../../src/sync/lists-sync.js';
+import { unframe } from '../../src/sync/lists-wire.js';
+import { createStatusPublisher, type StatusPublisher } from '../../src/sync/status.js';
+import { repoRoot, runCli } from '../helpers/cli.js';
+import { nextListEvent, regionKeyFiles } from '../helpers/lists-region.js';
+import { startMosquitto, type MosquittoInstance } from '../helpers/mosquitto.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const demo = (f: string): string => join(repoRoot, 'firmware-config/demo', f);
+
+describe('zonegate region publish-list → gateway list sync (real broker)', () => {
+  const tmp = tempDir();
+  const keys = regionKeyFiles(tmp.path);
+  let broker: MosquittoInstance;
+  let gateway: MqttClient;
+  let cache: ListCache;
+  let journal: Journal;
+  let sync: ListSync;
+  let status: StatusPublisher;
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    gateway = await mqtt.connectAsync(broker.url, { clientId: 'gw-publish-1' });
+    const deps = { clock: systemClock, log: silentLogger, registry: new Registry() };
+    cache = openListCache(join(tmp.path, 'lists.sqlite'), deps);
+    journal = openJournal({ file: join(tmp.path, 'journal.sqlite'), gatewayId: 'gw-publish-1', ...deps });
+    sync = createListSync({
+      mqtt: gateway,
+      cache,
+      journal,
+      ...deps,
+      settings: {
+        gatewayId: 'gw-publish-1',
+        zone: 'demo-centrum',
+        topicPrefix: 'zonegate/v1',
+        keys: loadPublicKeys([keys.publicFile]),
+        snapshotTimeoutMs: 10_000,
+        resyncIntervalMs: 0,
+        staleAfterMs: 3_600_000,
+      },
+    });
+    status = createStatusPublisher({
+      client: gateway,
+      gatewayId: 'gw-publish-1',
+      topicPrefix: 'zonegate/v1',
+      journal,
+      clock: systemClock,
+      log: silentLogger,
+      intervalMs: 60_000,
+      versions: { zonegate: 'test' },
+      statusProvider: () => ({ lists: sync.status() }),
+    });
+    await sync.start();
+    await status.start();
+  });
+  afterAll(async () => {
+    await status?.stop();
+    await sync?.stop();
+    await gateway?.endAsync();
+    journal?.close();
+    cache?.close();
+    await broker?.dispose();
+    tmp.remove();
+  });
+
+  it('publishes the demo grants and RDW data as a signed snapshot that the gateway applies', async () => {
+    const applied = nextListEvent(journal, (p) => p['event'] === 'applied' && p['version'] === 1);
+    const r = await runCli([
+      'region',
+      'publish-list',
+      '--zone',
+      'demo-centrum',
+      '--list-version',
+      '1',
+      '--signing-key',
+      keys.privateFile,
+      '--grants',
+      demo('grants.csv'),
+      '--vehicles',
+      demo('vehicles.csv'),
+      '--mqtt',
+      broker.url,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/published snapshot v1 of zone demo-centrum: 8 grants, 8 vehicles, 1 chunk\(s\)/);
+    await applied;
+    expect(cache.info()).toMatchObject({ version: 1, source: 'region', grants: 8, vehicles: 8 });
+    expect(cache.lookups.grants('VFT38N', 'NL')[0]).toMatchObject({ id: 'demo-supplier', kind: 'supplier' });
+  });
+
+  it('the retained status topic carries the list version and age', async () => {
+    status.publishNow();
+    const reader = await mqtt.connectAsync(broker.url, { clientId: 'status-reader' });
+    try {
+      const got = new Promise<Record<string, unknown>>((resolve) =>
+        reader.on('message', (_t, p) => {
+          const s = JSON.parse(p.toString()) as Record<string, unknown>;
+          if ((s['lists'] as { version?: number } | undefined)?.version === 1) resolve(s);
+        }),
+      );
+      await reader.subscribeAsync('zonegate/v1/gw/gw-publish-1/status', { qos: 1 });
+      const s = await got;
+      expect(s['lists']).toMatchObject({ version: 1, source: 'region', regionVersion: 1, stale: false });
+      expect((s['lists'] as { ageSeconds: number }).ageSeconds).toBeGreaterThanOrEqual(0);
+    } finally {
+      await reader.endAsync();
+    }
+  });
+
+  it('publishes the difference between two grants lists as a signed delta', async () => {
+    const next = join(tmp.path, 'grants-v2.csv');
+    const lines = readFileSync(demo('grants.csv'), 'utf8').split('\n');
+    // Drop the expired ontheffing, add a resident.
+    writeFileSync(
+      next,
+      [
+        ...lines.filter((l) => !l.startsWith('6-XR-419')),
+        'HX-771-L,NL,zone:demo-centrum,resident,2025-01-01,,,,,new-resident',
+      ].join('\n'),
+    );
+    const applied = nextListEvent(journal, (p) => p['event'] === 'applied' && p['version'] === 2);
+    const r = await runCli([
+      'region',
+      'publish-list',
+      '--zone',
+      'demo-centrum',
+      '--list-version',
+      '2',
+      '--signing-key',
+      keys.privateFile,
+      '--from-version',
+      '1',
+      '--from-grants',
+      demo('grants.csv'),
+      '--grants',
+      next,
+      '--mqtt',
+      broker.url,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/published delta v2 .* 2 changes/);
+    expect((await applied).payload).toMatchObject({ kind: 'delta', fromVersion: 1, changes: 2 });
+    expect(cache.lookups.grants('HX771L', 'NL')).toHaveLength(1);
+    expect(cache.lookups.grants('6XR419', 'NL')).toEqual([]);
+    expect(cache.info()).toMatchObject({ version: 2, grants: 8, vehicles: 8 });
+  });
+
+  it('a grants file with bad rows publishes nothing and names every bad line (exit 2)', async () => {
+    const bad = join(tmp.path, 'bad.csv');
+    writeFileSync(bad, 'plate,scope,kind\nAB-12-CD,zone:demo-centrum,resident\nEF-34-GH,everywhere,resident\n');
+    const out = join(tmp.path, 'out-bad');
+    const r = await runCli([
+      'region',
+      'publish-list',
+      '--zone',
+      'demo-centrum',
+      '--list-version',
+      '3',
+      '--signing-key',
+      keys.privateFile,
+      '--grants',
+      bad,
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${bad}:3: column scope: "everywhere" is not a scope`);
+    expect(r.stderr).toContain('nothing was published');
+  });
+
+  it('a broker flag that cannot be used is refused naming the flag as publish-list spells it (exit 2)', async () => {
+    const publish = (...broker: string[]): ReturnType<typeof runCli> =>
+      runCli([
+        'region',
+        'publish-list',
+        '--zone',
+        'demo-centrum',
+        '--list-version',
+        '3',
+        '--signing-key',
+        keys.privateFile,
+        '--synthetic',
+        '10',
+        ...broker,
+      ]);
+    const [missing, half, password, url] = await Promise.all([
+      publish('--client-key', '/nonexistent/client.key', '--cert', '/nonexistent/c.crt'),
+      publish('--client-key', 'package.json'),
+      publish('--password-file', '/nonexistent/password'),
+      publish('--mqtt', 'http://broker:1883'),
+    ]);
+    for (const r of [missing, half, password, url]) expect(r.code).toBe(2);
+    expect(missing.stderr).toContain('--client-key: cannot read /nonexistent/client.key (ENOENT)');
+    expect(half.stderr).toContain('--client-key and --cert: give both for TLS client authentication, or neither');
+    expect(password.stderr).toContain('--password-file: cannot read /nonexistent/password (ENOENT)');
+    expect(url.stderr).toContain('--mqtt: "http://broker:1883" is not mqtt://host:port');
+  });
+
+  it('--out writes the signed messages as files: manifest first, then the chunks', async () => {
+    const out = join(tmp.path, 'out');
+    const r = await runCli([
+      'region',
+      'publish-list',
+      '--zone',
+      'demo-centrum',
+      '--list-version',
+      '3',
+      '--signing-key',
+      keys.privateFile,
+      '--synthetic',
+      '5000',
+      '--chunk-rows',
+      '4000',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    const files = readdirSync(out).sort();
+    expect(files).toEqual(['00000-snapshot.bin', '00001-snapshot.bin', '00002-snapshot.bin', '00003-snapshot.bin']);
+    const first = unframe(readFileSync(join(out, files[0]!))) as { header: Record<string, unknown> };
+    expect(first.header).toMatchObject({ v: 1, type: 'snapshot' });
+  });
+});
