@@ -1,0 +1,168 @@
+import type { Command } from 'commander';
+import mqtt from 'mqtt';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildListMessages, type ListSource } from '../../region/lists/publish-list.js';
+import { KeyFileError, loadPrivateKey } from '../../sync/lists-signing.js';
+import { listTopics } from '../../sync/lists-wire.js';
+import { brokerCredentials } from '../broker-flags.js';
+import { UsageError } from '../main.js';
+import { regionCommand } from './region-group.js';
+
+interface PublishOptions {
+  zone: string;
+  listVersion: string;
+  signingKey: string;
+  grants?: string;
+  vehicles?: string;
+  synthetic?: string;
+  seed: string;
+  fromVersion?: string;
+  fromGrants?: string;
+  fromVehicles?: string;
+  publishedAt?: string;
+  chunkRows: string;
+  out?: string;
+  mqtt: string;
+  prefix: string;
+  ca?: string;
+  cert?: string;
+  clientKey?: string;
+  username?: string;
+  passwordFile?: string;
+}
+
+function read(file: string | undefined): { file: string; text: string } | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return { file, text: readFileSync(file, 'utf8') };
+  } catch (err) {
+    throw new UsageError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
+function wholeNumber(name: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${name}: "${value}" is not a whole number ≥ ${min}`);
+  return n;
+}
+
+export function registerRegionLists(program: Command): void {
+  regionCommand(program)
+    .command('publish-list')
+    .description(
+      'build a signed list snapshot (or, with --from-version, a delta) from a grants CSV and RDW-style vehicle CSV and publish it to the zone',
+    )
+    .requiredOption('--zone <id>', 'zone the list is for')
+    .requiredOption('--list-version <n>', 'version of the published list (higher than any before)')
+    .requiredOption('--signing-key <file>', "the region's Ed25519 private key (PEM)")
+    .option('--grants <file.csv>', 'grants (docs/lists.md, "Grants CSV")')
+    .option('--vehicles <file.csv>', 'RDW vehicle data (kenteken, voertuigsoort, europese_voertuigcategorie, …)')
+    .option('--synthetic <plates>', 'publish a synthetic list of this many plates instead (tests, benchmarks)')
+    .option('--seed <n>', 'seed of the synthetic list', '1')
+    .option('--from-version <n>', 'publish a delta from this version; --from-grants/--from-vehicles are that list')
+    .option('--from-grants <file.csv>', 'the grants of --from-version')
+    .option('--from-vehicles <file.csv>', 'the vehicle data of --from-version')
+    .option('--published-at <time>', 'ISO time the list counts as published (default: now)')
+    .option('--chunk-rows <n>', 'rows per snapshot chunk', '20000')
+    .option('--out <dir>', 'write the MQTT payloads into this folder instead of publishing them')
+    .option('--mqtt <url>', 'broker', 'mqtt://127.0.0.1:1883')
+    .option('--prefix <prefix>', 'topic prefix', 'zonegate/v1')
+    .option('--ca <file>', 'CA bundle of the broker certificate')
+    .option('--cert <file>', 'client certificate (TLS client authentication)')
+    .option('--client-key <file>', 'client key of --cert')
+    .option('--username <name>', 'broker user name')
+    .option('--password-file <file>', 'file holding the broker password')
+    .action(async (opts: PublishOptions) => {
+      if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(opts.zone)) throw new UsageError(`--zone: "${opts.zone}" is not a zone id`);
+      const version = wholeNumber('--list-version', opts.listVersion, 1);
+      const chunkRows = wholeNumber('--chunk-rows', opts.chunkRows, 1);
+      const publishedAt = opts.publishedAt === undefined ? Date.now() : Date.parse(opts.publishedAt);
+      if (Number.isNaN(publishedAt)) throw new UsageError(`--published-at: "${opts.publishedAt}" is not an ISO time`);
+      let signingKey;
+      try {
+        signingKey = loadPrivateKey(opts.signingKey);
+      } catch (err) {
+        if (err instanceof KeyFileError) throw new UsageError(`--signing-key: ${err.message}`);
+        throw err;
+      }
+      const source: ListSource = {
+        ...(opts.grants ? { grants: read(opts.grants)! } : {}),
+        ...(opts.vehicles ? { vehicles: read(opts.vehicles)! } : {}),
+      };
+      if (opts.synthetic !== undefined && (opts.grants || opts.vehicles))
+        throw new UsageError('give --synthetic or --grants/--vehicles, not both');
+      if (opts.synthetic === undefined && !opts.grants && !opts.vehicles)
+        throw new UsageError('nothing to publish: give --grants and/or --vehicles (or --synthetic N)');
+      if ((opts.fromGrants || opts.fromVehicles) && opts.fromVersion === undefined)
+        throw new UsageError('--from-grants/--from-vehicles need --from-version');
+      const result = buildListMessages({
+        zone: opts.zone,
+        version,
+        publishedAt,
+        signingKey,
+        chunkRows,
+        list:
+          opts.synthetic !== undefined
+            ? {
+                synthetic: {
+                  plates: wholeNumber('--synthetic', opts.synthetic, 1),
+                  seed: wholeNumber('--seed', opts.seed, 0),
+                },
+              }
+            : source,
+        ...(opts.fromVersion !== undefined
+          ? {
+              deltaFrom: {
+                version: wholeNumber('--from-version', opts.fromVersion, 0),
+                list: {
+                  ...(opts.fromGrants ? { grants: read(opts.fromGrants)! } : {}),
+                  ...(opts.fromVehicles ? { vehicles: read(opts.fromVehicles)! } : {}),
+                },
+              },
+            }
+          : {}),
+      });
+      if ('problems' in result) {
+        for (const p of result.problems.slice(0, 200)) process.stderr.write(`${p}\n`);
+        throw new UsageError(`${result.problems.length} problem(s); nothing was published`);
+      }
+      const topics = listTopics(opts.prefix, opts.zone);
+      const topic = result.kind === 'delta' ? topics.delta : topics.snapshot;
+      const what = `${result.kind} v${version} of zone ${opts.zone}: ${result.grants} grants, ${result.vehicles} vehicles${
+        result.changes !== undefined ? `, ${result.changes} changes` : `, ${result.messages.length - 1} chunk(s)`
+      }`;
+      if (opts.out) {
+        mkdirSync(opts.out, { recursive: true });
+        result.messages.forEach((m, i) =>
+          writeFileSync(join(opts.out!, `${String(i).padStart(5, '0')}-${result.kind}.bin`), m),
+        );
+        process.stdout.write(`wrote ${what} to ${opts.out} (topic ${topic})\n`);
+        return;
+      }
+      const credentials = brokerCredentials(
+        {
+          mqtt: opts.mqtt,
+          ca: opts.ca,
+          cert: opts.cert,
+          key: opts.clientKey,
+          username: opts.username,
+          passwordFile: opts.passwordFile,
+        },
+        '--client-key',
+      );
+      const client = await mqtt.connectAsync(opts.mqtt, {
+        clientId: `zonegate-publish-list-${randomBytes(4).toString('hex')}`,
+        connectTimeout: 10_000,
+        reconnectPeriod: 0,
+        ...credentials,
+      });
+      try {
+        for (const m of result.messages) await client.publishAsync(topic, m, { qos: 1 });
+      } finally {
+        await client.endAsync();
+      }
+      process.stdout.write(`published ${what} to ${opts.mqtt} (topic ${topic})\n`);
+    });
+}
