@@ -3,11 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Registry } from 'prom-client';
 import type { Grant, Lookups, VehicleFacts } from '../policy/types.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { gauge } from '../shared/metrics.js';
+import { PRESENCE_FILE_ENV, PresenceFilter, type PresenceBuildReply } from './presence.js';
 import {
   SQL,
   grantToRecord,
@@ -105,7 +108,9 @@ export interface ListCache {
   /**
    * Reads the active data file once, in the background, so the operating system holds it in its page
    * cache: the first passage of a plate then does not wait for the SD card. Not in the process's RSS.
-   * Resolves when done (or when the file was replaced meanwhile).
+   * Then builds the presence filter of the active version in a child process (and keeps one from now
+   * on, rebuilt for every version activated). Resolves when both are done (or when the file was
+   * replaced meanwhile); lookups work all the while, without the filter until it is installed.
    */
   prewarm(): Promise<void>;
   /** Highest region version ever accepted (replay protection survives a local CSV import). */
@@ -118,6 +123,39 @@ const EMPTY_GRANTS: readonly Grant[] = Object.freeze([]);
 /** Plates per `listed` query; more are split (a read has at most a few dozen corrections). */
 const LISTED_MAX = 16;
 const DATA_FILE = /^v\d+-[0-9a-f]+\.sqlite(-wal|-shm|-journal)?$/;
+const NO_PLATES: readonly string[] = Object.freeze([]);
+/** presence_log keeps the keys of this many last changes (older filters rebuild instead). */
+export const PRESENCE_LOG_CHANGES = 256;
+/** A change upserting more keys than this is not logged: every filter older than it rebuilds. */
+export const PRESENCE_LOG_MAX_KEYS = 10_000;
+
+/** The process that builds a presence filter, from the TypeScript sources (tests, tsx) or from dist. */
+function startPresenceProcess(file: string): ChildProcess {
+  const ts = import.meta.url.endsWith('.ts');
+  const url = new URL(`./presence-worker${ts ? '.ts' : '.js'}`, import.meta.url);
+  const args = ts
+    ? [
+        '--input-type=module',
+        '-e',
+        `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`,
+      ]
+    : [fileURLToPath(url)];
+  return spawn(process.execPath, args, {
+    // From the sources: tsx resolves from the repository.
+    ...(ts ? { cwd: fileURLToPath(new URL('../..', import.meta.url)) } : {}),
+    env: { ...process.env, [PRESENCE_FILE_ENV]: file },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+}
+
+/** The filter of the active data file and the presence_change counter it has caught up with. */
+interface Presence {
+  readonly filter: PresenceFilter;
+  change: number;
+  /** Keys added from presence_log since the build. */
+  caughtUp: number;
+}
 
 class SqliteListCache implements ListCache {
   readonly file: string;
@@ -136,6 +174,14 @@ class SqliteListCache implements ListCache {
   /** `listed` statements by number of plates, and with/without vehicles: each prepared once per version. */
   #listed: Database.Statement<unknown[], string>[] = [];
   #lastDataVersion = -1;
+  #selPresenceMeta!: Database.Statement<[], [string, unknown]>;
+  #selPresenceLog!: Database.Statement<[number], [string, string]>;
+  /** Installed and current: a key it does not contain is in neither table. */
+  #presence: Presence | undefined;
+  /** Keep a presence filter (set by prewarm: the gateway and the benchmarks, not one-shot CLI commands). */
+  #presenceWanted = false;
+  #presenceBuild: { readonly name: string; readonly child: ChildProcess; readonly done: Promise<void> } | undefined;
+  #closed = false;
   readonly #gauges;
   readonly lookups: Lookups;
 
@@ -157,6 +203,12 @@ class SqliteListCache implements ListCache {
       age: gauge(r, 'zonegate_list_age_seconds', 'Age of the active list since the region published it'),
       grants: gauge(r, 'zonegate_list_grants', 'Grants in the active list'),
       vehicles: gauge(r, 'zonegate_list_vehicles', 'Vehicle facts in the active list'),
+      presence: gauge(
+        r,
+        'zonegate_list_presence_filter',
+        '1 while the in-memory presence filter of the active list answers misses, 0 while lookups go to SQLite',
+      ),
+      presenceBytes: gauge(r, 'zonegate_list_presence_filter_bytes', 'Memory of the presence filter'),
     };
     let active = this.#catalogGet('active') as string | undefined;
     if (active !== undefined && !existsSync(join(this.dataDir, active))) {
@@ -176,6 +228,7 @@ class SqliteListCache implements ListCache {
     if (options.cleanup ?? true) this.#removeStrayFiles();
     const lookups = {
       grants: (plate: string, country: string): readonly Grant[] => {
+        if (this.#presence !== undefined && this.#absent(plate, country)) return EMPTY_GRANTS;
         const rows = this.#selGrants.all(plate, country);
         if (rows.length === 0) return EMPTY_GRANTS;
         const out = new Array<Grant>(rows.length);
@@ -183,10 +236,12 @@ class SqliteListCache implements ListCache {
         return out;
       },
       vehicle: (plate: string, country: string): VehicleFacts | undefined => {
+        if (this.#presence !== undefined && this.#absent(plate, country)) return undefined;
         const row = this.#selVehicle.get(plate, country);
         return row === undefined ? undefined : recordToVehicle(row);
       },
-      listed: (plates: readonly string[], country: string, vehicles: boolean): readonly string[] => {
+      listed: (all: readonly string[], country: string, vehicles: boolean): readonly string[] => {
+        const plates = this.#presence === undefined ? all : this.#maybeListed(all, country);
         if (plates.length === 0) return plates;
         const out: string[] = [];
         for (let i = 0; i < plates.length; i += LISTED_MAX) {
@@ -231,17 +286,163 @@ class SqliteListCache implements ListCache {
       VehicleRecord
     >;
     const dataVersion = db.prepare('PRAGMA data_version').pluck() as Database.Statement<[], number>;
+    const presenceMeta = db
+      .prepare("SELECT key, value FROM meta WHERE key IN ('presence_change', 'presence_log_from')")
+      .raw() as unknown as Database.Statement<[], [string, unknown]>;
+    const presenceLog = db
+      .prepare('SELECT plate, country FROM presence_log WHERE change > ?')
+      .raw() as unknown as Database.Statement<[number], [string, string]>;
     const old = this.#db as Db | undefined;
     this.#db = db;
     this.#selGrants = selGrants;
     this.#selVehicle = selVehicle;
     this.#dataVersion = dataVersion;
+    this.#selPresenceMeta = presenceMeta;
+    this.#selPresenceLog = presenceLog;
     this.#listed = [];
+    const switched = old !== undefined;
     this.#activeName = name;
     this.#lastDataVersion = dataVersion.get()!;
     this.#meta = readMeta(db);
     this.#updateGauges();
     old?.close();
+    if (switched) {
+      // A new version: the old filter says nothing about it.
+      this.#dropPresence('a new list version was activated', false);
+      this.#presenceBuild?.child.kill();
+      this.#presenceBuild = undefined;
+      if (this.#presenceWanted) void this.#buildPresence();
+    }
+  }
+
+  /** True when the key is definitely in neither table (the filter, brought up to date, lacks it). */
+  #absent(plate: string, country: string): boolean {
+    if (this.#presence!.filter.mightContain(plate, country)) return false;
+    // Another connection may have committed a change adding it: catch up first (a cheap PRAGMA).
+    if (!this.#checkForeignCommit()) return true;
+    const p = this.#presence;
+    return p !== undefined && !p.filter.mightContain(plate, country);
+  }
+
+  #maybeListed(plates: readonly string[], country: string): readonly string[] {
+    if (plates.length === 0) return plates;
+    let out = this.#filterPlates(plates, country);
+    if (out.length < plates.length && this.#checkForeignCommit()) out = this.#filterPlates(plates, country);
+    return out;
+  }
+
+  #filterPlates(plates: readonly string[], country: string): readonly string[] {
+    const p = this.#presence;
+    if (p === undefined) return plates;
+    let out: string[] | undefined;
+    for (const plate of plates) {
+      if (p.filter.mightContain(plate, country)) (out ??= []).push(plate);
+    }
+    return out ?? NO_PLATES;
+  }
+
+  /**
+   * Brings the filter up to the file's presence_change counter by adding the keys that presence_log
+   * holds for the changes after the filter's; drops it (and rebuilds) when the log does not reach back
+   * that far or anything does not add up.
+   */
+  #presenceCatchUp(): void {
+    const p = this.#presence;
+    if (p === undefined) return;
+    let r: { change: number; keys: [string, string][] } | string;
+    try {
+      r = this.#db.transaction((from: number) => {
+        const m = new Map(this.#selPresenceMeta.all());
+        const change = Number(m.get('presence_change') ?? 0);
+        if (change === from) return { change, keys: [] };
+        if (!(change > from)) return `the change counter went from ${from} back to ${change}`;
+        const logFrom = Number(m.get('presence_log_from') ?? 1);
+        if (from + 1 < logFrom) return `the presence log starts at change ${logFrom}, the filter is at ${from}`;
+        return { change, keys: this.#selPresenceLog.all(from) };
+      })(p.change);
+    } catch (err) {
+      r = `reading the presence log failed: ${(err as Error).message}`;
+    }
+    if (typeof r === 'string') {
+      this.#dropPresence(r, true);
+      return;
+    }
+    for (const [plate, country] of r.keys) p.filter.add(plate, country);
+    p.change = r.change;
+    p.caughtUp += r.keys.length;
+    if (p.caughtUp > p.filter.capacity / 4 && this.#presenceBuild === undefined) {
+      // Still correct, but its false "maybe"s grow: a bigger one replaces it when built.
+      this.#deps.log.info({ keys: p.caughtUp }, 'list presence filter filled up by changes: rebuilding');
+      void this.#buildPresence();
+    }
+  }
+
+  #dropPresence(reason: string, rebuild: boolean): void {
+    if (this.#presence === undefined) return;
+    this.#presence = undefined;
+    this.#gauges.presence.set(0);
+    this.#gauges.presenceBytes.set(0);
+    this.#deps.log.info({ reason }, 'list presence filter dropped: lookups go to SQLite until it is rebuilt');
+    if (rebuild && this.#presenceWanted) void this.#buildPresence();
+  }
+
+  /** Builds the active file's filter in a child process; one build per file at a time. */
+  #buildPresence(): Promise<void> {
+    const name = this.#activeName;
+    if (this.#presenceBuild?.name === name) return this.#presenceBuild.done;
+    const file = join(this.dataDir, name);
+    const started = Date.now();
+    const child = startPresenceProcess(file);
+    const done = new Promise<void>((resolve) => {
+      let settled = false;
+      const finish = (): void => {
+        if (settled) return;
+        settled = true;
+        if (this.#presenceBuild?.child === child) this.#presenceBuild = undefined;
+        resolve();
+      };
+      child.once('message', (r: PresenceBuildReply) => {
+        this.#installPresence(name, r, started);
+        finish();
+      });
+      child.once('error', (err) => {
+        this.#deps.log.warn({ err: err.message, file }, 'building the list presence filter failed');
+        finish();
+      });
+      // 'close', not 'exit': it comes after the IPC channel is drained, so after the message.
+      child.once('close', (code, signal) => {
+        if (!settled && code !== 0 && signal !== 'SIGTERM')
+          this.#deps.log.warn({ code, signal, file }, 'the list presence filter build ended without a filter');
+        finish();
+      });
+    });
+    this.#presenceBuild = { name, child, done };
+    return done;
+  }
+
+  #installPresence(name: string, r: PresenceBuildReply, started: number): void {
+    if (this.#closed || name !== this.#activeName) return;
+    if (!r.ok) {
+      this.#deps.log.warn({ err: r.error, file: name }, 'building the list presence filter failed');
+      return;
+    }
+    const filter = PresenceFilter.fromWords(r.words, r.added);
+    this.#presence = { filter, change: r.change, caughtUp: 0 };
+    // Changes committed since the build's scan.
+    this.#presenceCatchUp();
+    if (this.#presence === undefined) return;
+    this.#gauges.presence.set(1);
+    this.#gauges.presenceBytes.set(filter.bytes);
+    this.#deps.log.info(
+      {
+        file: name,
+        keys: r.added,
+        MB: Math.round(filter.bytes / 1e5) / 10,
+        seconds: (Date.now() - started) / 1000,
+        change: r.change,
+      },
+      'list presence filter built',
+    );
   }
 
   #listedStatement(n: number, vehicles: boolean): Database.Statement<unknown[], string> {
@@ -258,13 +459,15 @@ class SqliteListCache implements ListCache {
     return stmt;
   }
 
-  #checkForeignCommit(): void {
+  /** Picks up what other connections committed; true when there was something. */
+  #checkForeignCommit(): boolean {
     const v = this.#dataVersion.get()!;
-    if (v !== this.#lastDataVersion) {
-      this.#lastDataVersion = v;
-      this.#meta = readMeta(this.#db);
-      this.#updateGauges();
-    }
+    if (v === this.#lastDataVersion) return false;
+    this.#lastDataVersion = v;
+    this.#meta = readMeta(this.#db);
+    this.#updateGauges();
+    this.#presenceCatchUp();
+    return true;
   }
 
   #updateGauges(): void {
@@ -312,9 +515,12 @@ class SqliteListCache implements ListCache {
 
   applyInPlace(change: InPlaceChange): void {
     applyChange(this.#db, change);
+    // Read before the catch-up: a foreign commit after this read is seen by the next check.
     this.#lastDataVersion = this.#dataVersion.get()!;
     this.#meta = readMeta(this.#db);
     this.#updateGauges();
+    // This change's keys, and any other connection's committed just before it.
+    this.#presenceCatchUp();
   }
 
   newDataFile(version: number): string {
@@ -336,7 +542,12 @@ class SqliteListCache implements ListCache {
   }
 
   async prewarm(): Promise<void> {
-    const name = this.#activeName;
+    this.#presenceWanted = true;
+    await this.#readIntoPageCache(this.#activeName);
+    if (!this.#closed && this.#presence === undefined) await this.#buildPresence();
+  }
+
+  async #readIntoPageCache(name: string): Promise<void> {
     const fh = await open(join(this.dataDir, name), 'r');
     try {
       const buf = Buffer.allocUnsafe(4 << 20);
@@ -364,6 +575,10 @@ class SqliteListCache implements ListCache {
   }
 
   close(): void {
+    this.#closed = true;
+    this.#presenceBuild?.child.kill();
+    this.#presenceBuild = undefined;
+    this.#presence = undefined;
     this.#db.close();
     this.#catalog.close();
   }
@@ -384,6 +599,10 @@ export function applyChange(db: Db, change: InPlaceChange): void {
   const delVehicle = db.prepare(SQL.deleteVehicle);
   const hasGrant = db.prepare('SELECT 1 FROM grants WHERE plate = ? AND country = ? AND id = ?').pluck();
   const hasVehicle = db.prepare('SELECT 1 FROM vehicles WHERE plate = ? AND country = ?').pluck();
+  const getMeta = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+  const putMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+  const logKey = db.prepare('INSERT OR IGNORE INTO presence_log (change, plate, country) VALUES (?, ?, ?)');
+  const pruneLog = db.prepare('DELETE FROM presence_log WHERE change < ?');
   db.transaction(() => {
     const meta = readMeta(db);
     if (change.expect && (meta.version !== change.expect.version || meta.source !== change.expect.source))
@@ -410,6 +629,22 @@ export function applyChange(db: Db, change: InPlaceChange): void {
       if (hasVehicle.get(v.plate, v.country) === undefined) vehicles++;
       insVehicle.run(...vehicleToRecord(v, change.version));
     }
+    // The presence filters of every connection (see SqliteListCache#presenceCatchUp): number this
+    // change, log the keys it may have added (deletes need nothing: a filter may hold more keys than
+    // the list), keep the last PRESENCE_LOG_CHANGES changes. presence_log_from: the log holds every key
+    // of every change from this number on.
+    const counter = Number(getMeta.get('presence_change') ?? 0) + 1;
+    let logFrom = Number(getMeta.get('presence_log_from') ?? 1);
+    const upserts = (change.upsertGrants?.length ?? 0) + (change.upsertVehicles?.length ?? 0);
+    if (upserts > PRESENCE_LOG_MAX_KEYS) logFrom = counter + 1;
+    else {
+      for (const g of change.upsertGrants ?? []) logKey.run(counter, g.plate, g.country);
+      for (const v of change.upsertVehicles ?? []) logKey.run(counter, v.plate, v.country);
+    }
+    logFrom = Math.max(logFrom, counter - PRESENCE_LOG_CHANGES + 1);
+    pruneLog.run(logFrom);
+    putMeta.run('presence_change', counter);
+    putMeta.run('presence_log_from', logFrom);
     writeMeta(db, {
       version: change.version,
       ...(change.publishedAt !== undefined ? { publishedAt: change.publishedAt } : {}),

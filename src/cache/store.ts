@@ -9,6 +9,10 @@ import { formatWindows, parseWindows } from '../policy/windows.js';
  * Rows are keyed by (plate, country) in WITHOUT ROWID tables, so a lookup is one B-tree descent and the
  * key is stored once. A full snapshot is built in a fresh data file beside the active one; deltas and
  * CSV imports change the active one in place, in one transaction each.
+ *
+ * `presence_log` (added without a schema change: created at open when missing) holds the keys that
+ * the last in-place changes upserted, numbered by meta `presence_change`, so that every connection's
+ * presence filter can catch up with a change another connection made (see applyChange).
  */
 export const DATA_SCHEMA_VERSION = 1;
 
@@ -40,6 +44,12 @@ CREATE TABLE IF NOT EXISTS vehicles (
   body_type TEXT,
   list_version INTEGER NOT NULL,
   PRIMARY KEY (plate, country)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS presence_log (
+  change INTEGER NOT NULL,
+  plate TEXT NOT NULL,
+  country TEXT NOT NULL,
+  PRIMARY KEY (change, plate, country)
 ) WITHOUT ROWID;
 `;
 
