@@ -5,7 +5,8 @@
  *   apply FILE PLATES CHUNK_DIR — decide() on the main thread while the list worker builds a snapshot
  * Prints one JSON line.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
@@ -37,20 +38,32 @@ const ZE_POLICY: ZonePolicy = {
   zeroEmission: loadZeRules('ze-nl-2025'),
 };
 
-/** Listed plates (picked evenly from the whole list by a seeded stride) and unlisted ones, shuffled. */
-function queries(plates: number, count: number, seed: number): string[] {
-  const rnd = seededRandom(seed);
-  const want = new Set<number>();
-  while (want.size < count / 2) want.add(Math.floor(rnd() * plates));
-  const out: string[] = [];
+/**
+ * For each seed: half listed plates (picked from the whole list at random) and half unlisted ones,
+ * shuffled. One walk over the synthetic list serves every seed.
+ */
+function querySets(plates: number, count: number, seeds: readonly number[]): string[][] {
+  const rnds = seeds.map((seed) => seededRandom(seed));
+  const wants = rnds.map((rnd) => {
+    const want = new Set<number>();
+    while (want.size < count / 2) want.add(Math.floor(rnd() * plates));
+    return want;
+  });
+  const outs: string[][] = seeds.map(() => []);
   let i = 0;
-  for (const p of syntheticPlates(plates, 42)) if (want.has(i++)) out.push(p);
-  for (const p of absentPlates(count - out.length, seed)) out.push(p);
-  for (let k = out.length - 1; k > 0; k--) {
-    const j = Math.floor(rnd() * (k + 1));
-    [out[k], out[j]] = [out[j]!, out[k]!];
+  for (const p of syntheticPlates(plates, 42)) {
+    for (let s = 0; s < seeds.length; s++) if (wants[s]!.has(i)) outs[s]!.push(p);
+    i++;
   }
-  return out;
+  return outs.map((out, s) => {
+    for (const p of absentPlates(count - out.length, seeds[s]!)) out.push(p);
+    const rnd = rnds[s]!;
+    for (let k = out.length - 1; k > 0; k--) {
+      const j = Math.floor(rnd() * (k + 1));
+      [out[k], out[j]] = [out[j]!, out[k]!];
+    }
+    return out;
+  });
 }
 
 function percentiles(us: number[]): { p50: number; p99: number; max: number } {
@@ -79,21 +92,57 @@ function medianOf(rounds: { p50: number; p99: number; max: number }[]): { p50: n
 
 const ROUNDS = 5;
 
-function measure(lookups: Lookups, plates: number): Record<string, unknown> {
-  const warm = queries(plates, 4_000, 7);
+/**
+ * Share of `file` in the OS page cache (util-linux fincore), or undefined where it cannot tell. A list
+ * the gateway prewarmed stays there on a gateway; on a virtual machine whose host reclaims cold page
+ * cache (DAMON pageout, as on the development machine) part of it is read from disk again, and
+ * the tail of the lookups measures that disk.
+ */
+function residentShare(file: string | undefined): number | undefined {
+  if (file === undefined) return undefined;
+  const r = spawnSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', file], { encoding: 'utf8' });
+  const bytes = Number(r.stdout.trim());
+  return r.status === 0 && Number.isFinite(bytes) ? bytes / statSync(file).size : undefined;
+}
+
+interface QueryPlan {
+  readonly warm: readonly string[];
+  readonly lookups: readonly (readonly string[])[];
+  readonly decisions: readonly (readonly string[])[];
+}
+
+/**
+ * The plates of every round, drawn before the list is prewarmed and timing starts: fresh plates every
+ * round, and others for decide() than for the lookups, so each finds its leaf pages outside SQLite's
+ * own cache, not left there by the other measurement.
+ */
+function queryPlan(plates: number): QueryPlan {
+  const rounds = Array.from({ length: ROUNDS }, (_, r) => r);
+  const [warm, ...rest] = querySets(plates, 10_000, [7, ...rounds.map((r) => 11 + r), ...rounds.map((r) => 31 + r)]);
+  return { warm: warm!.slice(0, 4_000), lookups: rest.slice(0, ROUNDS), decisions: rest.slice(ROUNDS) };
+}
+
+function measure(lookups: Lookups, plan: QueryPlan, file?: string): Record<string, unknown> {
   const lookup = (p: string): unknown => (lookups.grants(p, 'NL'), lookups.vehicle(p, 'NL'));
   const dec = (p: string): unknown => decide(benchPassage(p), NOW, lookups, ZE_POLICY);
-  time(warm, lookup);
-  time(warm, dec);
+  time(plan.warm, lookup);
+  time(plan.warm, dec);
   const l: ReturnType<typeof percentiles>[] = [];
   const d: ReturnType<typeof percentiles>[] = [];
+  const resident: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    // Fresh plates every round: each lookup finds its leaf page outside SQLite's own cache.
-    const timed = queries(plates, 10_000, 11 + r);
-    l.push(percentiles(time(timed, lookup)));
-    d.push(percentiles(time(timed, dec)));
+    l.push(percentiles(time(plan.lookups[r]!, lookup)));
+    d.push(percentiles(time(plan.decisions[r]!, dec)));
+    const share = residentShare(file);
+    if (share !== undefined) resident.push(share);
   }
-  return { lookup: medianOf(l), decide: medianOf(d), rounds: ROUNDS, rssMB: process.memoryUsage().rss / 1048576 };
+  return {
+    lookup: medianOf(l),
+    decide: medianOf(d),
+    rounds: ROUNDS,
+    rssMB: process.memoryUsage().rss / 1048576,
+    ...(resident.length ? { minResidentPct: Math.round(Math.min(...resident) * 1000) / 10 } : {}),
+  };
 }
 
 const deps = { clock: new ManualClock(NOW), log: silentLogger, registry: new Registry() };
@@ -102,6 +151,7 @@ const deps = { clock: new ManualClock(NOW), log: silentLogger, registry: new Reg
 const cacheKiB = Number(process.env['ZONEGATE_LIST_CACHE_MIB'] ?? 16) * 1024;
 
 if (mode === 'sqlite') {
+  const plan = queryPlan(Number(b));
   const cache = openListCache(a, deps, { cleanup: false, cacheKiB });
   // As the gateway does on start and after each snapshot: the OS page cache holds the list, and the
   // presence filter (built in a child process) answers most misses before measuring starts.
@@ -112,7 +162,7 @@ if (mode === 'sqlite') {
     (await deps.registry.getSingleMetric(name)?.get())?.values[0]?.value;
   const presenceFilter = await gaugeOf('zonegate_list_presence_filter');
   const presenceMB = ((await gaugeOf('zonegate_list_presence_filter_bytes')) ?? 0) / 1048576;
-  const r = { ...measure(cache.lookups, Number(b)), presenceFilter, presenceMB, prewarmSeconds };
+  const r = { ...measure(cache.lookups, plan, cache.info().file), presenceFilter, presenceMB, prewarmSeconds };
   cache.close();
   process.stdout.write(`${JSON.stringify(r)}\n`);
 } else if (mode === 'map') {
@@ -142,14 +192,14 @@ if (mode === 'sqlite') {
     listVersion: 1,
     listPublishedAt: NOW - 3_600_000,
   };
-  process.stdout.write(`${JSON.stringify(measure(lookups, plates))}\n`);
+  process.stdout.write(`${JSON.stringify(measure(lookups, queryPlan(plates)))}\n`);
 } else if (mode === 'apply') {
   const cache = openListCache(a, deps, { cleanup: false, cacheKiB });
   const plates = Number(b);
   const dir = c!;
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as SnapshotManifest;
   const worker = startListWorker();
-  const timed = queries(plates, 20_000, 13);
+  const [timed] = querySets(plates, 20_000, [13]) as [string[]];
   const loop = monitorEventLoopDelay({ resolution: 1 });
   const us: number[] = [];
   let done = false;
