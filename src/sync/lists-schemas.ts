@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { deltaSchema, headerSchema, manifestSchema, resyncSchema } from './lists-wire.js';
+import { jsonSchemaEntry } from './schemas.js';
 
 /**
  * JSON Schema of the list downlink's payloads, generated from the zod schemas the gateway validates
@@ -7,27 +7,23 @@ import { deltaSchema, headerSchema, manifestSchema, resyncSchema } from './lists
  * test keeps them equal. Snapshot and delta payloads are a header line (lists-header) and a body.
  */
 export function listsJsonSchemas(): Record<string, unknown> {
-  const gen = (name: string, schema: z.ZodType, description: string): [string, unknown] => [
-    name,
-    {
-      $id: `https://zonegate.example/schemas/mqtt/${name}.schema.json`,
-      description,
-      ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
-    },
-  ];
   return Object.fromEntries([
-    gen(
+    jsonSchemaEntry(
       'lists-header',
       headerSchema,
       'first line of every payload on {prefix}/lists/{zone}/snapshot and /delta; the body follows the newline',
     ),
-    gen(
+    jsonSchemaEntry(
       'lists-manifest',
       manifestSchema,
       'body of a snapshot header (Ed25519-signed): the chunks to expect and their SHA-256',
     ),
-    gen('lists-delta', deltaSchema, 'body of a delta header (Ed25519-signed): changes from fromVersion to version'),
-    gen('lists-resync', resyncSchema, 'gateway → region on {prefix}/gw/{gateway}/lists/resync, QoS 1'),
+    jsonSchemaEntry(
+      'lists-delta',
+      deltaSchema,
+      'body of a delta header (Ed25519-signed): changes from fromVersion to version',
+    ),
+    jsonSchemaEntry('lists-resync', resyncSchema, 'gateway → region on {prefix}/gw/{gateway}/lists/resync, QoS 1'),
   ]);
 }
 

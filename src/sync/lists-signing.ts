@@ -26,7 +26,8 @@ export class KeyFileError extends Error {
   override name = 'KeyFileError';
 }
 
-export function loadPublicKey(file: string): KeyObject {
+/** An Ed25519 key from a PEM file; every failure names the file and what is wrong with it. */
+function loadEd25519Key(file: string, type: 'public' | 'private'): KeyObject {
   let pem: string;
   try {
     pem = readFileSync(file, 'utf8');
@@ -35,30 +36,21 @@ export function loadPublicKey(file: string): KeyObject {
   }
   let key: KeyObject;
   try {
-    key = createPublicKey(pem);
+    key = type === 'public' ? createPublicKey(pem) : createPrivateKey(pem);
   } catch {
-    throw new KeyFileError(`${file}: not a PEM public key`);
+    throw new KeyFileError(`${file}: not a PEM ${type} key`);
   }
   if (key.asymmetricKeyType !== 'ed25519')
     throw new KeyFileError(`${file}: an ${key.asymmetricKeyType ?? 'unknown'} key; the lists are signed with Ed25519`);
   return key;
 }
 
+export function loadPublicKey(file: string): KeyObject {
+  return loadEd25519Key(file, 'public');
+}
+
 export function loadPrivateKey(file: string): KeyObject {
-  let pem: string;
-  try {
-    pem = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new KeyFileError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(pem);
-  } catch {
-    throw new KeyFileError(`${file}: not a PEM private key`);
-  }
-  if (key.asymmetricKeyType !== 'ed25519') throw new KeyFileError(`${file}: not an Ed25519 key`);
-  return key;
+  return loadEd25519Key(file, 'private');
 }
 
 /** The trusted keys by key id. */

@@ -5,8 +5,9 @@ import { ackSchema, batchSchema, statusSchema } from './messages.js';
  * JSON Schema of every uplink payload, generated from the zod schemas the code validates with.
  * docs/mqtt/*.schema.json are these, written by `npx tsx src/sync/schemas.ts`; a test keeps them equal.
  */
-export function uplinkJsonSchemas(): Record<string, unknown> {
-  const gen = (name: string, schema: z.ZodType, description: string): [string, unknown] => [
+/** One docs/mqtt/{name}.schema.json: the JSON Schema of a zod schema, with its id and description. */
+export function jsonSchemaEntry(name: string, schema: z.ZodType, description: string): [string, unknown] {
+  return [
     name,
     {
       $id: `https://zonegate.example/schemas/mqtt/${name}.schema.json`,
@@ -14,10 +15,13 @@ export function uplinkJsonSchemas(): Record<string, unknown> {
       ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
     },
   ];
+}
+
+export function uplinkJsonSchemas(): Record<string, unknown> {
   return Object.fromEntries([
-    gen('events-batch', batchSchema, 'gateway → region on {prefix}/gw/{gateway}/events, QoS 1'),
-    gen('ack', ackSchema, 'region → gateway on {prefix}/gw/{gateway}/ack, QoS 1'),
-    gen(
+    jsonSchemaEntry('events-batch', batchSchema, 'gateway → region on {prefix}/gw/{gateway}/events, QoS 1'),
+    jsonSchemaEntry('ack', ackSchema, 'region → gateway on {prefix}/gw/{gateway}/ack, QoS 1'),
+    jsonSchemaEntry(
       'status',
       statusSchema,
       'gateway on {prefix}/gw/{gateway}/status, QoS 1, retained; the last will is its offline form',
@@ -25,7 +29,8 @@ export function uplinkJsonSchemas(): Record<string, unknown> {
   ]);
 }
 
-if (process.argv[1]?.endsWith('schemas.ts')) {
+// Not lists-schemas.ts, which imports this module.
+if (process.argv[1]?.endsWith('/sync/schemas.ts')) {
   const { writeFileSync } = await import('node:fs');
   for (const [name, schema] of Object.entries(uplinkJsonSchemas()))
     writeFileSync(`docs/mqtt/${name}.schema.json`, `${JSON.stringify(schema, null, 2)}\n`);
