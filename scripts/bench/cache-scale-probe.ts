@@ -21,7 +21,7 @@ import { silentLogger } from '../../src/shared/log.js';
 import { startListWorker } from '../../src/sync/lists-sync.js';
 import type { WorkerReply, WorkerRequest } from '../../src/sync/lists-worker.js';
 import type { SnapshotManifest } from '../../src/sync/lists-wire.js';
-import { benchPassage } from './decide.js';
+import { benchPassage, timeCalls } from './decide.js';
 import { percentile } from './types.js';
 
 const [mode, a, b, c] = process.argv.slice(2) as [string, string, string?, string?];
@@ -70,16 +70,6 @@ function percentiles(us: number[]): { p50: number; p99: number; max: number } {
   return { p50: percentile(us, 50), p99: percentile(us, 99), max: percentile(us, 100) };
 }
 
-function time(plates: readonly string[], fn: (p: string) => unknown): number[] {
-  const us = new Array<number>(plates.length);
-  for (let i = 0; i < plates.length; i++) {
-    const t0 = process.hrtime.bigint();
-    fn(plates[i]!);
-    us[i] = Number(process.hrtime.bigint() - t0) / 1000;
-  }
-  return us;
-}
-
 /** Median of the rounds' percentiles: one burst of load from other processes spoils one round, not the figure. */
 function medianOf(rounds: { p50: number; p99: number; max: number }[]): { p50: number; p99: number; max: number } {
   const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
@@ -125,14 +115,14 @@ function queryPlan(plates: number): QueryPlan {
 function measure(lookups: Lookups, plan: QueryPlan, file?: string): Record<string, unknown> {
   const lookup = (p: string): unknown => (lookups.grants(p, 'NL'), lookups.vehicle(p, 'NL'));
   const dec = (p: string): unknown => decide(benchPassage(p), NOW, lookups, ZE_POLICY);
-  time(plan.warm, lookup);
-  time(plan.warm, dec);
+  timeCalls(plan.warm, lookup);
+  timeCalls(plan.warm, dec);
   const l: ReturnType<typeof percentiles>[] = [];
   const d: ReturnType<typeof percentiles>[] = [];
   const resident: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    l.push(percentiles(time(plan.lookups[r]!, lookup)));
-    d.push(percentiles(time(plan.decisions[r]!, dec)));
+    l.push(percentiles(timeCalls(plan.lookups[r]!, lookup)));
+    d.push(percentiles(timeCalls(plan.decisions[r]!, dec)));
     const share = residentShare(file);
     if (share !== undefined) resident.push(share);
   }
