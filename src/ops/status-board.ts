@@ -170,16 +170,9 @@ export class StatusBoard implements StatusSource {
     if (!lane?.bollard) return;
     if (event.type === 'transition' && event.to) {
       lane.bollard = { ...lane.bollard, state: event.to, since: event.at, reason: event.reason };
-    } else if (event.type === 'fault') {
-      lane.bollard = { ...lane.bollard, state: 'fault', since: event.at, reason: event.reason };
-      this.fault({
-        origin: 'bollard',
-        lane: event.lane,
-        reason: event.reason,
-        detail: describeBollardEvent(event),
-        at: event.at,
-      });
-    } else if (event.type === 'refused') {
+    } else if (event.type === 'fault' || event.type === 'refused') {
+      if (event.type === 'fault')
+        lane.bollard = { ...lane.bollard, state: 'fault', since: event.at, reason: event.reason };
       this.fault({
         origin: 'bollard',
         lane: event.lane,

@@ -24,6 +24,17 @@ const localDate = z
 
 const ruleId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an id of lower-case letters, digits and dashes');
 
+/** RDW body types (carrosserie), matched case-insensitively. */
+const bodyTypeList = z
+  .array(
+    z
+      .string()
+      .min(1)
+      .transform((s) => s.toLowerCase()),
+  )
+  .min(1)
+  .optional();
+
 export const zeRuleFileSchema = z.strictObject({
   id: ruleId,
   version: z.string().min(1),
@@ -65,24 +76,8 @@ export const zeRuleFileSchema = z.strictObject({
         emissionClasses: z.array(z.number().int().min(0).max(9)).min(1),
         firstAdmissionFrom: localDate.optional(),
         firstAdmissionBefore: localDate.optional(),
-        bodyTypes: z
-          .array(
-            z
-              .string()
-              .min(1)
-              .transform((s) => s.toLowerCase()),
-          )
-          .min(1)
-          .optional(),
-        notBodyTypes: z
-          .array(
-            z
-              .string()
-              .min(1)
-              .transform((s) => s.toLowerCase()),
-          )
-          .min(1)
-          .optional(),
+        bodyTypes: bodyTypeList,
+        notBodyTypes: bodyTypeList,
         until: localDate,
       }),
     )
