@@ -6,8 +6,8 @@ import { silentLogger } from '../../src/shared/log.js';
 import { Registry } from '../../src/shared/metrics.js';
 import { percentile, type BenchRow, type BenchSuite } from './types.js';
 
-/** A passage entry the size the pipeline writes (about 600 bytes of JSON). */
-function payload(i: number): Record<string, unknown> {
+/** A passage entry the size the pipeline writes (about 600 bytes of JSON); the uplink suite sends the same. */
+export function passagePayload(i: number): Record<string, unknown> {
   return {
     passageId: `0f8fad5b-d9cb-469f-a165-70867728${String(i % 10000).padStart(4, '0')}`,
     plateHash: 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3',
@@ -52,7 +52,7 @@ export const journalSuite: BenchSuite = {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
       const a = process.hrtime.bigint();
-      journal.append({ type: 'passage', at: Date.now(), lane: 'in-1', payload: payload(i) });
+      journal.append({ type: 'passage', at: Date.now(), lane: 'in-1', payload: passagePayload(i) });
       lat.push(Number(process.hrtime.bigint() - a) / 1000);
       // Let the timer's fsync run now and then, as it does between reads at the roadside.
       if (i % 2_000 === 1_999) await new Promise((r) => setImmediate(r));
@@ -76,7 +76,7 @@ export const journalSuite: BenchSuite = {
     const f0 = process.hrtime.bigint();
     for (let i = 0; i < m; i++) {
       const a = process.hrtime.bigint();
-      insert.run(i + 1, `id-${i}`, 'passage', Date.now(), 'in-1', JSON.stringify(payload(i)));
+      insert.run(i + 1, `id-${i}`, 'passage', Date.now(), 'in-1', JSON.stringify(passagePayload(i)));
       fullLat.push(Number(process.hrtime.bigint() - a) / 1000);
     }
     const fullRate = m / (Number(process.hrtime.bigint() - f0) / 1e9);
@@ -154,7 +154,7 @@ async function appendAtBudget(
   // Until the budget has been crossed a few times.
   for (let i = 0; evictions < 5; i++) {
     const a = process.hrtime.bigint();
-    journal.append({ type: 'passage', at: Date.now(), lane: 'in-1', payload: payload(i) });
+    journal.append({ type: 'passage', at: Date.now(), lane: 'in-1', payload: passagePayload(i) });
     const ms = Number(process.hrtime.bigint() - a) / 1e6;
     if (i % 500 === 499) journal.ack(0, journal.lastSeq!);
     if (i % 2_000 === 1_999) await new Promise((r) => setImmediate(r));

@@ -9,6 +9,7 @@ import { connectMqtt, createUplink, waitConnected, type UplinkSettings } from '.
 import { spawnIngest, kill } from '../../tests/helpers/fault.js';
 import { startMosquitto } from '../../tests/helpers/mosquitto.js';
 import { createTestDatabase } from '../../tests/helpers/postgres.js';
+import { passagePayload } from './journal.js';
 import type { BenchRow, BenchSuite } from './types.js';
 
 const settings: UplinkSettings = {
@@ -18,23 +19,6 @@ const settings: UplinkSettings = {
   maxInFlight: 8,
   ackTimeoutMs: 30_000,
 };
-
-function payload(i: number): Record<string, unknown> {
-  return {
-    passageId: `0f8fad5b-d9cb-469f-a165-70867728${String(i % 10000).padStart(4, '0')}`,
-    plateHash: 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3',
-    plateHashKey: '2026-03-02',
-    country: 'NL',
-    confidence: 912,
-    reads: 3,
-    firstSeenAt: 1772438400000 + i,
-    direction: 'in',
-    outcome: 'open',
-    reason: 'grant',
-    listVersion: 1234,
-    listAgeSeconds: 3600,
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -98,7 +82,8 @@ export const uplinkSuite: BenchSuite = {
       const feed = async (): Promise<void> => {
         while (feeding) {
           if (s.journal.backlog < 20_000)
-            for (let k = 0; k < 250; k++) s.journal.append({ type: 'passage', at: Date.now(), payload: payload(i++) });
+            for (let k = 0; k < 250; k++)
+              s.journal.append({ type: 'passage', at: Date.now(), payload: passagePayload(i++) });
           await new Promise((r) => setImmediate(r));
         }
       };
@@ -116,7 +101,7 @@ export const uplinkSuite: BenchSuite = {
       // Drain: a backlog journaled while disconnected, then the uplink starts.
       const n = quick ? 50_000 : 1_000_000;
       const d = await gateway('bench-drain', false);
-      for (let k = 0; k < n; k++) d.journal.append({ type: 'passage', at: Date.now(), payload: payload(k) });
+      for (let k = 0; k < n; k++) d.journal.append({ type: 'passage', at: Date.now(), payload: passagePayload(k) });
       const backlog = d.journal.backlog;
       const d0 = Date.now();
       await d.uplink.start();
@@ -130,7 +115,7 @@ export const uplinkSuite: BenchSuite = {
         id: `00000000-0000-7000-8000-${String(k).padStart(12, '0')}`,
         type: 'passage' as const,
         at: Date.now(),
-        payload: payload(k),
+        payload: passagePayload(k),
       }));
       const b0 = Date.now();
       let direct = 0;
