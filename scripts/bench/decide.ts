@@ -76,10 +76,7 @@ function decideRunner(lookups: Lookups, now: number): (plate: string) => unknown
 }
 
 function lookupRunner(lookups: Lookups): (plate: string) => unknown {
-  return (plate) => {
-    lookups.grants(plate, 'NL');
-    return lookups.vehicle(plate, 'NL');
-  };
+  return (plate) => lookups.entry(plate, 'NL');
 }
 
 /**

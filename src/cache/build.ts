@@ -2,18 +2,22 @@ import type Database from 'better-sqlite3';
 import type { Grant, VehicleFacts } from '../policy/types.js';
 import {
   SQL,
+  compareEntryKeys,
   finishBulk,
+  grantEntry,
   grantToRecord,
   openDataFile,
+  vehicleEntry,
   vehicleToRecord,
   writeMeta,
   type DataMeta,
   type Db,
+  type EntryRecord,
   type GrantRecord,
   type VehicleRecord,
 } from './store.js';
 
-/** Rows per multi-row INSERT (11 columns × 50 = 550 parameters, under SQLite's limit of 32766). */
+/** Rows per multi-row INSERT (18 columns × 50 = 900 parameters, under SQLite's limit of 32766). */
 const BATCH = 50;
 
 function multiRow(sql: string, n: number): string {
@@ -36,8 +40,8 @@ export class DataFileBuilder {
   readonly #db: Db;
   readonly #insGrant;
   readonly #insVehicle;
-  readonly #insGrants: Database.Statement<unknown[]>;
-  readonly #insVehicles: Database.Statement<unknown[]>;
+  readonly #insEntry: Database.Statement<unknown[]>;
+  readonly #insEntries: Database.Statement<unknown[]>;
   grants = 0;
   vehicles = 0;
 
@@ -49,52 +53,50 @@ export class DataFileBuilder {
     this.#db = openDataFile(file, { bulk: true, cacheKiB });
     this.#insGrant = this.#db.prepare(SQL.insertGrant);
     this.#insVehicle = this.#db.prepare(SQL.insertVehicle);
-    this.#insGrants = this.#db.prepare(multiRow(SQL.insertGrant, BATCH));
-    this.#insVehicles = this.#db.prepare(multiRow(SQL.insertVehicle, BATCH));
+    this.#insEntry = this.#db.prepare(SQL.insertEntry);
+    this.#insEntries = this.#db.prepare(multiRow(SQL.insertEntry, BATCH));
   }
 
   /** Adds a batch of entries in one transaction. */
   add(entries: Iterable<BuildEntry>): void {
     this.#db.transaction(() => {
       for (const e of entries) {
-        for (const g of e.grants ?? []) {
-          this.#insGrant.run(...grantToRecord(g, this.version));
-          this.grants++;
-        }
+        // The vehicle row's id '' sorts before every grant's: key order appends to the B-tree.
         if (e.vehicle) {
           this.#insVehicle.run(...vehicleToRecord(e.vehicle, this.version));
           this.vehicles++;
+        }
+        for (const g of e.grants ?? []) {
+          this.#insGrant.run(...grantToRecord(g, this.version));
+          this.grants++;
         }
       }
     })();
   }
 
   /**
-   * Adds stored records (as decoded from a snapshot chunk) in one transaction, BATCH rows per INSERT:
-   * one statement call per row costs more than SQLite's own work for it.
+   * Adds stored records (as decoded from a snapshot chunk) in one transaction, merged into key order
+   * (a chunk holds a range of plates, in order, with grants and vehicle facts side by side), BATCH rows
+   * per INSERT: one statement call per row costs more than SQLite's own work for it.
    */
   addRecords(grants: readonly GrantRecord[], vehicles: readonly VehicleRecord[]): void {
+    const rows: EntryRecord[] = new Array<EntryRecord>(grants.length + vehicles.length);
+    for (let i = 0; i < grants.length; i++) rows[i] = grantEntry(grants[i]!);
+    for (let i = 0; i < vehicles.length; i++) rows[grants.length + i] = vehicleEntry(vehicles[i]!);
+    // TimSort: two sorted runs merge in linear time.
+    rows.sort(compareEntryKeys);
     this.#db.transaction(() => {
-      this.#insertMany(grants, this.#insGrant, this.#insGrants);
-      this.#insertMany(vehicles, this.#insVehicle, this.#insVehicles);
+      let i = 0;
+      const args: unknown[] = [];
+      for (; i + BATCH <= rows.length; i += BATCH) {
+        args.length = 0;
+        for (let k = i; k < i + BATCH; k++) for (const v of rows[k]!) args.push(v);
+        this.#insEntries.run(...args);
+      }
+      for (; i < rows.length; i++) this.#insEntry.run(...rows[i]!);
     })();
     this.grants += grants.length;
     this.vehicles += vehicles.length;
-  }
-
-  #insertMany(
-    rows: readonly (readonly unknown[])[],
-    one: Database.Statement<unknown[]>,
-    many: Database.Statement<unknown[]>,
-  ): void {
-    let i = 0;
-    const args: unknown[] = [];
-    for (; i + BATCH <= rows.length; i += BATCH) {
-      args.length = 0;
-      for (let k = i; k < i + BATCH; k++) for (const v of rows[k]!) args.push(v);
-      many.run(...args);
-    }
-    for (; i < rows.length; i++) one.run(...rows[i]!);
   }
 
   /** Writes the meta, switches the file to its normal journal mode and makes it durable. */

@@ -6,25 +6,25 @@ import { basename, dirname, join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Registry } from 'prom-client';
-import type { Grant, Lookups, VehicleFacts } from '../policy/types.js';
+import type { Grant, Lookups, PlateEntry, VehicleFacts } from '../policy/types.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { gauge } from '../shared/metrics.js';
 import { PRESENCE_FILE_ENV, PresenceFilter, type PresenceBuildReply } from './presence.js';
 import {
   SQL,
+  dataFileHeader,
+  entryRowsToPlate,
   grantToRecord,
   openDataFile,
   readMeta,
-  recordToGrant,
-  recordToVehicle,
   removeDataFile,
+  upgradeDataFile,
   vehicleToRecord,
   writeMeta,
   type DataMeta,
   type Db,
-  type GrantRecord,
-  type VehicleRecord,
+  type EntryRow,
 } from './store.js';
 
 export interface ListCacheDeps {
@@ -120,6 +120,7 @@ export interface ListCache {
 }
 
 const EMPTY_GRANTS: readonly Grant[] = Object.freeze([]);
+const UNKNOWN_PLATE: PlateEntry = Object.freeze({ grants: EMPTY_GRANTS, vehicle: undefined });
 /** Plates per `listed` query; more are split (a read has at most a few dozen corrections). */
 const LISTED_MAX = 16;
 const DATA_FILE = /^v\d+-[0-9a-f]+\.sqlite(-wal|-shm|-journal)?$/;
@@ -168,15 +169,14 @@ class SqliteListCache implements ListCache {
   #db!: Db;
   #activeName!: string;
   #meta!: DataMeta;
-  #selGrants!: Database.Statement<[string, string], GrantRecord>;
-  #selVehicle!: Database.Statement<[string, string], VehicleRecord>;
+  #selEntry!: Database.Statement<[string, string], EntryRow>;
   #dataVersion!: Database.Statement<[], number>;
   /** `listed` statements by number of plates, and with/without vehicles: each prepared once per version. */
   #listed: Database.Statement<unknown[], string>[] = [];
   #lastDataVersion = -1;
   #selPresenceMeta!: Database.Statement<[], [string, unknown]>;
   #selPresenceLog!: Database.Statement<[number], [string, string]>;
-  /** Installed and current: a key it does not contain is in neither table. */
+  /** Installed and current: a key it does not contain has no entries. */
   #presence: Presence | undefined;
   /** Keep a presence filter (set by prewarm: the gateway and the benchmarks, not one-shot CLI commands). */
   #presenceWanted = false;
@@ -224,21 +224,13 @@ class SqliteListCache implements ListCache {
       this.#catalogSet('active', basename(fresh));
       active = basename(fresh);
     }
-    this.#open(active);
+    this.#open(this.#upgraded(active));
     if (options.cleanup ?? true) this.#removeStrayFiles();
     const lookups = {
-      grants: (plate: string, country: string): readonly Grant[] => {
-        if (this.#presence !== undefined && this.#absent(plate, country)) return EMPTY_GRANTS;
-        const rows = this.#selGrants.all(plate, country);
-        if (rows.length === 0) return EMPTY_GRANTS;
-        const out = new Array<Grant>(rows.length);
-        for (let i = 0; i < rows.length; i++) out[i] = recordToGrant(rows[i]!);
-        return out;
-      },
-      vehicle: (plate: string, country: string): VehicleFacts | undefined => {
-        if (this.#presence !== undefined && this.#absent(plate, country)) return undefined;
-        const row = this.#selVehicle.get(plate, country);
-        return row === undefined ? undefined : recordToVehicle(row);
+      entry: (plate: string, country: string): PlateEntry => {
+        if (this.#presence !== undefined && this.#absent(plate, country)) return UNKNOWN_PLATE;
+        const rows = this.#selEntry.all(plate, country);
+        return rows.length === 0 ? UNKNOWN_PLATE : entryRowsToPlate(plate, country, rows);
       },
       listed: (all: readonly string[], country: string, vehicles: boolean): readonly string[] => {
         const plates = this.#presence === undefined ? all : this.#maybeListed(all, country);
@@ -247,8 +239,7 @@ class SqliteListCache implements ListCache {
         for (let i = 0; i < plates.length; i += LISTED_MAX) {
           const part = plates.slice(i, i + LISTED_MAX);
           const stmt = this.#listedStatement(part.length, vehicles);
-          const args = vehicles ? [country, ...part, country, ...part] : [country, ...part];
-          for (const p of stmt.all(...args)) out.push(p);
+          for (const p of stmt.all(country, ...part)) out.push(p);
         }
         return out;
       },
@@ -275,16 +266,35 @@ class SqliteListCache implements ListCache {
     this.#catSet.run(key, value);
   }
 
+  /**
+   * The active data file in this schema: one of schema 1 is copied into a new file, which is then
+   * activated like a snapshot (a crash on the way leaves the old one active, to be copied again).
+   */
+  #upgraded(name: string): string {
+    const old = join(this.dataDir, name);
+    let header: { schema: unknown; version: number };
+    try {
+      header = dataFileHeader(old);
+    } catch {
+      return name; // not an old list file: opening it says what is wrong
+    }
+    const { schema, version } = header;
+    if (schema !== 1) return name;
+    const started = Date.now();
+    const fresh = this.newDataFile(version);
+    upgradeDataFile(old, fresh);
+    this.#catalogSet('active', basename(fresh));
+    removeDataFile(old);
+    this.#deps.log.info(
+      { from: name, to: basename(fresh), seconds: (Date.now() - started) / 1000 },
+      'list data file upgraded to one entries table (schema 2)',
+    );
+    return basename(fresh);
+  }
+
   #open(name: string): void {
     const db = openDataFile(join(this.dataDir, name), { cacheKiB: this.#options.cacheKiB ?? 16_384 });
-    const selGrants = db.prepare(SQL.selectGrants).raw() as unknown as Database.Statement<
-      [string, string],
-      GrantRecord
-    >;
-    const selVehicle = db.prepare(SQL.selectVehicle).raw() as unknown as Database.Statement<
-      [string, string],
-      VehicleRecord
-    >;
+    const selEntry = db.prepare(SQL.selectEntry).raw() as unknown as Database.Statement<[string, string], EntryRow>;
     const dataVersion = db.prepare('PRAGMA data_version').pluck() as Database.Statement<[], number>;
     const presenceMeta = db
       .prepare("SELECT key, value FROM meta WHERE key IN ('presence_change', 'presence_log_from')")
@@ -294,8 +304,7 @@ class SqliteListCache implements ListCache {
       .raw() as unknown as Database.Statement<[number], [string, string]>;
     const old = this.#db as Db | undefined;
     this.#db = db;
-    this.#selGrants = selGrants;
-    this.#selVehicle = selVehicle;
+    this.#selEntry = selEntry;
     this.#dataVersion = dataVersion;
     this.#selPresenceMeta = presenceMeta;
     this.#selPresenceLog = presenceLog;
@@ -315,7 +324,7 @@ class SqliteListCache implements ListCache {
     }
   }
 
-  /** True when the key is definitely in neither table (the filter, brought up to date, lacks it). */
+  /** True when the key is definitely absent from the list (the filter, brought up to date, lacks it). */
   #absent(plate: string, country: string): boolean {
     if (this.#presence!.filter.mightContain(plate, country)) return false;
     // Another connection may have committed a change adding it: catch up first (a cheap PRAGMA).
@@ -451,8 +460,8 @@ class SqliteListCache implements ListCache {
     if (stmt === undefined) {
       const marks = new Array(n).fill('?').join(',');
       const sql = vehicles
-        ? `SELECT plate FROM grants WHERE country = ? AND plate IN (${marks}) UNION SELECT plate FROM vehicles WHERE country = ? AND plate IN (${marks})`
-        : `SELECT DISTINCT plate FROM grants WHERE country = ? AND plate IN (${marks})`;
+        ? `SELECT DISTINCT plate FROM entries WHERE country = ? AND plate IN (${marks})`
+        : `SELECT DISTINCT plate FROM entries WHERE country = ? AND plate IN (${marks}) AND id <> ''`;
       stmt = this.#db.prepare(sql).pluck() as Database.Statement<unknown[], string>;
       this.#listed[slot] = stmt;
     }
@@ -597,8 +606,8 @@ export function applyChange(db: Db, change: InPlaceChange): void {
   const delGrant = db.prepare(SQL.deleteGrant);
   const insVehicle = db.prepare(SQL.insertVehicle);
   const delVehicle = db.prepare(SQL.deleteVehicle);
-  const hasGrant = db.prepare('SELECT 1 FROM grants WHERE plate = ? AND country = ? AND id = ?').pluck();
-  const hasVehicle = db.prepare('SELECT 1 FROM vehicles WHERE plate = ? AND country = ?').pluck();
+  const hasGrant = db.prepare(SQL.hasGrant).pluck();
+  const hasVehicle = db.prepare(SQL.hasVehicle).pluck();
   const getMeta = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
   const putMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
   const logKey = db.prepare('INSERT OR IGNORE INTO presence_log (change, plate, country) VALUES (?, ?, ?)');
@@ -612,11 +621,11 @@ export function applyChange(db: Db, change: InPlaceChange): void {
     let grants = meta.grants;
     let vehicles = meta.vehicles;
     if (change.replaceGrants) {
-      db.exec('DELETE FROM grants');
+      db.exec(SQL.deleteAllGrants);
       grants = 0;
     }
     if (change.replaceVehicles) {
-      db.exec('DELETE FROM vehicles');
+      db.exec(SQL.deleteAllVehicles);
       vehicles = 0;
     }
     for (const k of change.deleteGrants ?? []) grants -= delGrant.run(k.plate, k.country, k.id).changes;

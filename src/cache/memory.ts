@@ -25,8 +25,10 @@ export function memoryLookups(input: {
   return {
     grantMap,
     vehicleMap,
-    grants: (plate, country) => grantMap.get(`${country}:${plate}`) ?? EMPTY,
-    vehicle: (plate, country) => vehicleMap.get(`${country}:${plate}`),
+    entry: (plate, country) => {
+      const k = `${country}:${plate}`;
+      return { grants: grantMap.get(k) ?? EMPTY, vehicle: vehicleMap.get(k) };
+    },
     listed: (plates, country, vehicles) =>
       plates.filter((p) => grantMap.has(`${country}:${p}`) || (vehicles && vehicleMap.has(`${country}:${p}`))),
     listVersion: input.version ?? 1,

@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
 import { getPriority, setPriority } from 'node:os';
 import { PRESENCE_FILE_ENV, PresenceFilter, type PresenceBuildReply } from './presence.js';
+import { SQL } from './store.js';
 
 /**
  * Builds the presence filter of one data file in a child process (started by the list cache with an
  * IPC channel): its own read-only connection, one read transaction for the change counter and the
- * scan of both tables, so the filter holds exactly the keys of the version at that counter (changes
+ * scan of the entries, so the filter holds exactly the keys of the version at that counter (changes
  * after it are caught up from presence_log). A process and not a worker thread: a thread that loads
  * SQLite leaves about 10 MB in the gateway's RSS after it ends; a process leaves nothing but the
  * filter it hands over.
@@ -31,12 +32,8 @@ export function buildPresence(file: string): PresenceBuildReply & { ok: true } {
       // Plates with grants mostly have vehicle facts too (or the zone has no vehicle data).
       const expected = Math.ceil(Math.max(num('grants'), num('vehicles')) * HEADROOM) + 1024;
       const filter = PresenceFilter.forKeys(expected);
-      for (const table of ['grants', 'vehicles']) {
-        const it = db.prepare(`SELECT plate, country FROM ${table}`).raw().iterate() as IterableIterator<
-          [string, string]
-        >;
-        for (const [plate, country] of it) filter.add(plate, country);
-      }
+      const it = db.prepare(SQL.selectKeys).raw().iterate() as IterableIterator<[string, string]>;
+      for (const [plate, country] of it) filter.add(plate, country);
       return { ok: true, words: filter.words, change, added: filter.added };
     } finally {
       db.exec('COMMIT');

@@ -5,36 +5,37 @@ import type { Grant, GrantKind, GrantScope, TimeWindow, VehicleFacts } from '../
 import { formatWindows, parseWindows } from '../policy/windows.js';
 
 /**
- * One version of the lists lives in one SQLite "data file": grants, vehicle facts and a meta table.
- * Rows are keyed by (plate, country) in WITHOUT ROWID tables, so a lookup is one B-tree descent and the
- * key is stored once. A full snapshot is built in a fresh data file beside the active one; deltas and
- * CSV imports change the active one in place, in one transaction each.
+ * One version of the lists lives in one SQLite "data file": one `entries` table and a meta table.
+ * `entries` holds a plate's grants and its vehicle facts side by side, keyed by (plate, country, id)
+ * in a WITHOUT ROWID table: a grant's row has its grant id, the vehicle-facts row has id '' (a grant
+ * id is never empty), so it sorts first. Everything decide() needs about a plate is then one B-tree
+ * descent ending, nearly always, in one leaf page: at 20 million plates that leaf read from the page
+ * cache (or the SD card) is the cost of a lookup, and two tables meant two of them.
+ * A full snapshot is built in a fresh data file beside the active one; deltas and CSV imports change
+ * the active one in place, in one transaction each.
  *
- * `presence_log` (added without a schema change: created at open when missing) holds the keys that
- * the last in-place changes upserted, numbered by meta `presence_change`, so that every connection's
- * presence filter can catch up with a change another connection made (see applyChange).
+ * `presence_log` holds the keys that the last in-place changes upserted, numbered by meta
+ * `presence_change`, so that every connection's presence filter can catch up with a change another
+ * connection made (see applyChange).
  */
-export const DATA_SCHEMA_VERSION = 1;
+export const DATA_SCHEMA_VERSION = 2;
+
+const GRANT_COLUMNS = 'scope, kind, valid_from, valid_until, windows, categories, source_ref';
+const VEHICLE_COLUMNS = 'category, fuels, emission_class, first_admission, max_mass, body_codes, body_type';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value ANY) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS grants (
+CREATE TABLE IF NOT EXISTS entries (
   plate TEXT NOT NULL,
   country TEXT NOT NULL,
   id TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  valid_from INTEGER NOT NULL,
+  scope TEXT,
+  kind TEXT,
+  valid_from INTEGER,
   valid_until INTEGER,
   windows TEXT,
   categories TEXT,
   source_ref TEXT,
-  list_version INTEGER NOT NULL,
-  PRIMARY KEY (plate, country, id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS vehicles (
-  plate TEXT NOT NULL,
-  country TEXT NOT NULL,
   category TEXT,
   fuels TEXT,
   emission_class INTEGER,
@@ -43,7 +44,7 @@ CREATE TABLE IF NOT EXISTS vehicles (
   body_codes TEXT,
   body_type TEXT,
   list_version INTEGER NOT NULL,
-  PRIMARY KEY (plate, country)
+  PRIMARY KEY (plate, country, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS presence_log (
   change INTEGER NOT NULL,
@@ -52,6 +53,51 @@ CREATE TABLE IF NOT EXISTS presence_log (
   PRIMARY KEY (change, plate, country)
 ) WITHOUT ROWID;
 `;
+
+/** A data file's schema and list version (meta), read without changing anything. */
+export function dataFileHeader(file: string): { schema: unknown; version: number } {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const get = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+    return { schema: get.get('schema'), version: Number(get.get('version') ?? 0) };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Copies a data file of schema 1 (grants and vehicles in two tables: two descents per plate) into a
+ * new data file of this schema, built like a snapshot (no journal, rows in key order, made durable at
+ * the end): the list cache then activates the new file as it would a snapshot, so a crash leaves the
+ * old file active. Keeps the version and its meta; the presence-log counters start afresh (every
+ * presence filter is rebuilt for a new file anyway).
+ */
+export function upgradeDataFile(schema1File: string, newFile: string): void {
+  const db = openDataFile(newFile, { bulk: true, cacheKiB: 65_536 });
+  try {
+    db.prepare('ATTACH DATABASE ? AS old').run(schema1File);
+    db.transaction(() => {
+      db.exec(`
+        INSERT INTO entries (plate, country, id, ${GRANT_COLUMNS}, ${VEHICLE_COLUMNS}, list_version)
+        SELECT * FROM (
+          SELECT plate, country, id, ${GRANT_COLUMNS},
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, list_version FROM old.grants
+          UNION ALL
+          SELECT plate, country, '', NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                 ${VEHICLE_COLUMNS}, list_version FROM old.vehicles
+        ) ORDER BY 1, 2, 3;
+        INSERT OR REPLACE INTO meta (key, value)
+          SELECT key, value FROM old.meta WHERE key NOT IN ('schema', 'presence_change', 'presence_log_from');
+      `);
+    })();
+    db.exec('DETACH DATABASE old');
+  } catch (err) {
+    db.close();
+    removeDataFile(newFile);
+    throw err;
+  }
+  finishBulk(db, newFile);
+}
 
 export interface DataMeta {
   version: number;
@@ -75,9 +121,33 @@ export interface OpenDataOptions {
   readonly cacheKiB?: number;
 }
 
+/** The `schema` in a data file's meta; undefined for a new, empty file. */
+function schemaIn(db: Db): unknown {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").pluck().get();
+  return hasMeta === undefined ? undefined : db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get();
+}
+
+export class DataSchemaError extends Error {
+  override name = 'DataSchemaError';
+  constructor(
+    readonly file: string,
+    readonly schema: unknown,
+  ) {
+    super(
+      `${file}: list data schema ${String(schema)}, this zonegate reads ${DATA_SCHEMA_VERSION}` +
+        (schema === 1 ? ' (the gateway upgrades it when it opens its list cache)' : ''),
+    );
+  }
+}
+
 export function openDataFile(file: string, options: OpenDataOptions = {}): Db {
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   db.pragma(`cache_size = -${options.cacheKiB ?? 16_384}`);
+  const schema = schemaIn(db);
+  if (schema !== undefined && schema !== DATA_SCHEMA_VERSION) {
+    db.close();
+    throw new DataSchemaError(file, schema);
+  }
   if (options.readonly) return db;
   if (options.bulk) {
     // better-sqlite3 runs SQLite in defensive mode, which refuses journal_mode=OFF; a file being
@@ -92,8 +162,7 @@ export function openDataFile(file: string, options: OpenDataOptions = {}): Db {
   }
   db.pragma('busy_timeout = 5000');
   db.exec(DDL);
-  const v = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get('schema');
-  if (v === undefined) {
+  if (schema === undefined) {
     const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
     db.transaction(() => {
       put.run('schema', DATA_SCHEMA_VERSION);
@@ -102,9 +171,6 @@ export function openDataFile(file: string, options: OpenDataOptions = {}): Db {
       put.run('grants', 0);
       put.run('vehicles', 0);
     })();
-  } else if (v !== DATA_SCHEMA_VERSION) {
-    db.close();
-    throw new Error(`${file}: list data schema ${String(v)}, this zonegate reads ${DATA_SCHEMA_VERSION}`);
   }
   return db;
 }
@@ -311,15 +377,136 @@ export function recordToVehicle(r: VehicleRecord): VehicleFacts {
   };
 }
 
+/**
+ * A row of `entries` as stored, in column order: a grant's (vehicle columns null) or the vehicle
+ * facts' (id '', grant columns null). The snapshot build inserts these, merged into key order.
+ */
+export type EntryRecord = [
+  plate: string,
+  country: string,
+  id: string,
+  scope: string | null,
+  kind: string | null,
+  validFrom: number | null,
+  validUntil: number | null,
+  windows: string | null,
+  categories: string | null,
+  sourceRef: string | null,
+  category: string | null,
+  fuels: string | null,
+  emissionClass: number | null,
+  firstAdmission: number | null,
+  maxMass: number | null,
+  bodyCodes: string | null,
+  bodyType: string | null,
+  listVersion: number,
+];
+
+/** The id of a plate's vehicle-facts row in `entries`. */
+export const VEHICLE_ID = '';
+
+export function grantEntry(r: GrantRecord): EntryRecord {
+  return [r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], null, null, null, null, null, null, null, r[10]];
+}
+
+export function vehicleEntry(r: VehicleRecord): EntryRecord {
+  return [
+    r[0],
+    r[1],
+    VEHICLE_ID,
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+    r[2],
+    r[3],
+    r[4],
+    r[5],
+    r[6],
+    r[7],
+    r[8],
+    r[9],
+  ];
+}
+
+/** SQLite's order of `entries` keys (BINARY collation: code units, as JS compares these ASCII keys). */
+export function compareEntryKeys(a: EntryRecord, b: EntryRecord): number {
+  return a[0] < b[0]
+    ? -1
+    : a[0] > b[0]
+      ? 1
+      : a[1] < b[1]
+        ? -1
+        : a[1] > b[1]
+          ? 1
+          : a[2] < b[2]
+            ? -1
+            : a[2] > b[2]
+              ? 1
+              : 0;
+}
+
+/**
+ * What `selectEntry` returns per row: the key's id and every data column (plate and country are the
+ * query's own parameters).
+ */
+export type EntryRow = [
+  id: string,
+  scope: string | null,
+  kind: string | null,
+  validFrom: number | null,
+  validUntil: number | null,
+  windows: string | null,
+  categories: string | null,
+  sourceRef: string | null,
+  category: string | null,
+  fuels: string | null,
+  emissionClass: number | null,
+  firstAdmission: number | null,
+  maxMass: number | null,
+  bodyCodes: string | null,
+  bodyType: string | null,
+  listVersion: number,
+];
+
+const NO_GRANTS: readonly Grant[] = Object.freeze([]);
+
+/** A plate's rows of `entries` as its grants and vehicle facts. */
+export function entryRowsToPlate(
+  plate: string,
+  country: string,
+  rows: readonly EntryRow[],
+): { grants: readonly Grant[]; vehicle: VehicleFacts | undefined } {
+  let vehicle: VehicleFacts | undefined;
+  let grants: Grant[] | undefined;
+  for (const r of rows) {
+    if (r[0] === VEHICLE_ID) {
+      vehicle = recordToVehicle([plate, country, r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]]);
+    } else {
+      // Grant columns are never null in a grant's row (applyChange and the build write them all).
+      (grants ??= []).push(recordToGrant([plate, country, r[0], r[1]!, r[2]!, r[3]!, r[4], r[5], r[6], r[7], r[15]]));
+    }
+  }
+  return { grants: grants ?? NO_GRANTS, vehicle };
+}
+
+const ENTRY_COLUMNS = `plate, country, id, ${GRANT_COLUMNS}, ${VEHICLE_COLUMNS}, list_version`;
+
 export const SQL = {
-  insertGrant: `INSERT OR REPLACE INTO grants (plate, country, id, scope, kind, valid_from, valid_until, windows, categories, source_ref, list_version) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-  deleteGrant: 'DELETE FROM grants WHERE plate = ? AND country = ? AND id = ?',
-  insertVehicle: `INSERT OR REPLACE INTO vehicles (plate, country, category, fuels, emission_class, first_admission, max_mass, body_codes, body_type, list_version) VALUES (?,?,?,?,?,?,?,?,?,?)`,
-  deleteVehicle: 'DELETE FROM vehicles WHERE plate = ? AND country = ?',
-  selectGrants:
-    'SELECT plate, country, id, scope, kind, valid_from, valid_until, windows, categories, source_ref, list_version FROM grants WHERE plate = ? AND country = ?',
-  selectVehicle:
-    'SELECT plate, country, category, fuels, emission_class, first_admission, max_mass, body_codes, body_type, list_version FROM vehicles WHERE plate = ? AND country = ?',
-  countGrants: 'SELECT count(*) FROM grants',
-  countVehicles: 'SELECT count(*) FROM vehicles',
+  insertEntry: `INSERT OR REPLACE INTO entries (${ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+  insertGrant: `INSERT OR REPLACE INTO entries (plate, country, id, ${GRANT_COLUMNS}, list_version) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+  deleteGrant: `DELETE FROM entries WHERE plate = ? AND country = ? AND id = ? AND id <> ''`,
+  hasGrant: `SELECT 1 FROM entries WHERE plate = ? AND country = ? AND id = ? AND id <> ''`,
+  insertVehicle: `INSERT OR REPLACE INTO entries (plate, country, id, ${VEHICLE_COLUMNS}, list_version) VALUES (?,?,'',?,?,?,?,?,?,?,?)`,
+  deleteVehicle: `DELETE FROM entries WHERE plate = ? AND country = ? AND id = ''`,
+  hasVehicle: `SELECT 1 FROM entries WHERE plate = ? AND country = ? AND id = ''`,
+  deleteAllGrants: `DELETE FROM entries WHERE id <> ''`,
+  deleteAllVehicles: `DELETE FROM entries WHERE id = ''`,
+  selectEntry: `SELECT id, ${GRANT_COLUMNS}, ${VEHICLE_COLUMNS}, list_version FROM entries WHERE plate = ? AND country = ?`,
+  countGrants: `SELECT count(*) FROM entries WHERE id <> ''`,
+  countVehicles: `SELECT count(*) FROM entries WHERE id = ''`,
+  selectKeys: 'SELECT DISTINCT plate, country FROM entries',
 } as const;

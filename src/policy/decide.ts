@@ -47,16 +47,7 @@ function evaluate(
   lookups: Lookups,
   policy: ZonePolicy,
 ): Verdict {
-  const grants = lookups.grants(plate, country);
-  let facts: VehicleFacts | undefined;
-  let factsRead = false;
-  const vehicle = (): VehicleFacts | undefined => {
-    if (!factsRead) {
-      facts = lookups.vehicle(plate, country);
-      factsRead = true;
-    }
-    return facts;
-  };
+  const { grants, vehicle } = lookups.entry(plate, country);
   let admitting: Grant | undefined;
   let miss: Grant | undefined;
   let missReason: Reason = 'no-grant';
@@ -65,7 +56,7 @@ function evaluate(
     if (!scopeMatches(g, policy)) reason = 'wrong-zone';
     else if (now < g.validFrom || (g.validUntil !== undefined && now >= g.validUntil)) reason = 'expired';
     else if (g.vehicleCategories && g.vehicleCategories.length > 0) {
-      const category = vehicle()?.category;
+      const category = vehicle?.category;
       if (category === undefined || !g.vehicleCategories.includes(category)) reason = 'wrong-vehicle-class';
     }
     // Emergency vehicles are admitted at any hour their grant is valid: windows do not bind them.
@@ -93,8 +84,8 @@ function evaluate(
       uncertain: false,
     };
   }
-  const ze = evaluateZe(vehicle(), country, now, rules);
-  const known = grants.length > 0 || facts !== undefined;
+  const ze = evaluateZe(vehicle, country, now, rules);
+  const known = grants.length > 0 || vehicle !== undefined;
   if (ze.admit || !miss || missReason === 'wrong-zone') return { ...ze, emergency: false, known };
   // An ontheffing that came close (expired, outside its window) explains the refusal better than the rules.
   return { ...ze, reason: missReason, grantId: miss.id, emergency: false, known };

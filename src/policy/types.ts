@@ -73,10 +73,16 @@ export interface VehicleFacts {
 }
 
 /** What decide() may ask of the cache: synchronous, prepared-statement lookups. */
-export interface Lookups {
+/** Everything the cache holds about one plate. */
+export interface PlateEntry {
   /** Every grant for the plate, in any scope; an empty array for an unknown plate. */
-  grants(plate: string, country: string): readonly Grant[];
-  vehicle(plate: string, country: string): VehicleFacts | undefined;
+  readonly grants: readonly Grant[];
+  readonly vehicle: VehicleFacts | undefined;
+}
+
+export interface Lookups {
+  /** The plate's grants and vehicle facts, read together (one B-tree descent in the SQLite cache). */
+  entry(plate: string, country: string): PlateEntry;
   /**
    * Which of these plates the cache knows: any grant, or (with `vehicles`) vehicle facts. One query for
    * all OCR corrections of a read instead of one per correction.

@@ -182,7 +182,7 @@ describe('the SQLite cache serves decide() the demo list', () => {
   it('lookups return the stored grant with its window and the RDW facts', () => {
     const cache = openListCache(file, deps);
     try {
-      const [g] = cache.lookups.grants('VFT38N', 'NL');
+      const [g] = cache.lookups.entry('VFT38N', 'NL').grants;
       expect(g).toMatchObject({
         id: 'demo-supplier',
         kind: 'supplier',
@@ -192,13 +192,13 @@ describe('the SQLite cache serves decide() the demo list', () => {
         validUntil: at('2028-01-01T00:00'),
         listVersion: 1,
       });
-      expect(cache.lookups.vehicle('417HN8', 'NL')).toMatchObject({
+      expect(cache.lookups.entry('417HN8', 'NL').vehicle).toMatchObject({
         category: 'N2',
         emissionClass: 6,
         fuels: ['diesel'],
       });
-      expect(cache.lookups.grants('HX771L', 'NL')).toEqual([]);
-      expect(cache.lookups.vehicle('HX771L', 'NL')).toBeUndefined();
+      expect(cache.lookups.entry('HX771L', 'NL').grants).toEqual([]);
+      expect(cache.lookups.entry('HX771L', 'NL').vehicle).toBeUndefined();
     } finally {
       cache.close();
     }

@@ -4,7 +4,7 @@ import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openListCache } from '../../src/cache/index.js';
+import { SQL, openListCache } from '../../src/cache/index.js';
 import { diffLists, entryRows } from '../../src/region/lists/publish.js';
 import { chunkBodies } from '../../src/region/lists/publish.js';
 import { syntheticList } from '../../src/region/lists/synthetic.js';
@@ -169,8 +169,8 @@ describe('a kill -9 during a list apply leaves the old or the new list, intact',
         expect(integrity(info.file), where).toBe('ok');
         const db = new Database(info.file, { readonly: true });
         const counted = {
-          grants: db.prepare('SELECT count(*) FROM grants').pluck().get(),
-          vehicles: db.prepare('SELECT count(*) FROM vehicles').pluck().get(),
+          grants: db.prepare(SQL.countGrants).pluck().get(),
+          vehicles: db.prepare(SQL.countVehicles).pluck().get(),
         };
         db.close();
         expect(counted, where).toEqual(expected);

@@ -128,8 +128,8 @@ describe('the list presence filter (real SQLite files)', () => {
         expect(decide(passage(p), NOW, withFilter.lookups, policy)).toEqual(
           decide(passage(p), NOW, without.lookups, policy),
         );
-      expect(withFilter.lookups.grants(p, 'NL')).toEqual(without.lookups.grants(p, 'NL'));
-      expect(withFilter.lookups.vehicle(p, 'NL')).toEqual(without.lookups.vehicle(p, 'NL'));
+      expect(withFilter.lookups.entry(p, 'NL').grants).toEqual(without.lookups.entry(p, 'NL').grants);
+      expect(withFilter.lookups.entry(p, 'NL').vehicle).toEqual(without.lookups.entry(p, 'NL').vehicle);
       const c = correctionCandidates(p);
       for (const v of [true, false])
         expect([...withFilter.lookups.listed(c, 'NL', v)].sort()).toEqual(
@@ -149,7 +149,7 @@ describe('the list presence filter (real SQLite files)', () => {
     const { file, cache, registry, plain } = await setup();
     const added = '52HKV7';
     expect([...syntheticPlates(PLATES, 42)]).not.toContain(added);
-    expect(cache.lookups.grants(added, 'NL')).toEqual([]);
+    expect(cache.lookups.entry(added, 'NL').grants).toEqual([]);
     expect(decide(passage('S2HKV7'), NOW, cache.lookups, BOLLARD).outcome).toBe('deny');
     // As the list worker does: its own connection, one transaction, no call into this cache.
     const g = grant(added);
@@ -165,8 +165,8 @@ describe('the list presence filter (real SQLite files)', () => {
     } as unknown as ListDelta;
     applyDeltaToFile(cache.info().file, delta);
     // No refresh(): the very next lookup must see it.
-    expect(cache.lookups.grants(added, 'NL').map((x) => x.id)).toEqual(['g1']);
-    expect(cache.lookups.vehicle(added, 'NL')?.category).toBe('N1');
+    expect(cache.lookups.entry(added, 'NL').grants.map((x) => x.id)).toEqual(['g1']);
+    expect(cache.lookups.entry(added, 'NL').vehicle?.category).toBe('N1');
     expect(cache.lookups.listed(['S2HKV7', added], 'NL', false)).toEqual([added]);
     const d = decide(passage('S2HKV7'), NOW, cache.lookups, BOLLARD);
     expect(d).toMatchObject({ outcome: 'open', plate: added, corrected: true, listVersion: 2 });
@@ -192,9 +192,9 @@ describe('the list presence filter (real SQLite files)', () => {
     other.close();
     cache.applyInPlace({ version: 4, source: 'import', upsertGrants: [grant('XR417N')] });
     expect(await filterOn(registry)).toBe(1);
-    expect(cache.lookups.grants('52HKV7', 'NL')).toHaveLength(1);
-    expect(cache.lookups.vehicle('GV123B', 'NL')).toBeDefined();
-    expect(cache.lookups.grants('XR417N', 'NL')).toHaveLength(1);
+    expect(cache.lookups.entry('52HKV7', 'NL').grants).toHaveLength(1);
+    expect(cache.lookups.entry('GV123B', 'NL').vehicle).toBeDefined();
+    expect(cache.lookups.entry('XR417N', 'NL').grants).toHaveLength(1);
     expect(cache.lookups.listed(['52HKV7', 'GV123B', 'XR417N'], 'NL', true).length).toBe(3);
   });
 
@@ -210,10 +210,10 @@ describe('the list presence filter (real SQLite files)', () => {
     }
     other.close();
     // The first of them is no longer in the log: the filter cannot catch up and must not answer.
-    expect(cache.lookups.grants(added[0]!, 'NL')).toHaveLength(1);
+    expect(cache.lookups.entry(added[0]!, 'NL').grants).toHaveLength(1);
     cache.refresh();
     expect(await filterOn(registry)).toBe(0);
-    for (const p of added) expect(cache.lookups.grants(p, 'NL')).toHaveLength(1);
+    for (const p of added) expect(cache.lookups.entry(p, 'NL').grants).toHaveLength(1);
     await cache.prewarm();
     expect(await filterOn(registry)).toBe(1);
     for (const p of added) expect(cache.lookups.listed([p], 'NL', false)).toEqual([p]);
@@ -227,12 +227,12 @@ describe('the list presence filter (real SQLite files)', () => {
     const many = [...absentPlates(10_001, 99)].map(vehicle);
     applyChange(other, { version: 2, source: 'region', upsertVehicles: many });
     other.close();
-    expect(cache.lookups.vehicle(many[10_000]!.plate, 'NL')).toBeDefined();
+    expect(cache.lookups.entry(many[10_000]!.plate, 'NL').vehicle).toBeDefined();
     cache.refresh();
     expect(await filterOn(registry)).toBe(0);
     await cache.prewarm();
     expect(await filterOn(registry)).toBe(1);
-    for (const v of many) expect(cache.lookups.vehicle(v.plate, 'NL')).toBeDefined();
+    for (const v of many) expect(cache.lookups.entry(v.plate, 'NL').vehicle).toBeDefined();
   });
 
   it('a snapshot activation drops the old filter and builds one for the new version', async () => {
@@ -248,8 +248,8 @@ describe('the list presence filter (real SQLite files)', () => {
     expect(await filterOn(registry)).toBe(0);
     const fresh = [...syntheticPlates(2_000, 43)];
     const old = [...syntheticPlates(PLATES, 42)].filter((p) => !fresh.includes(p));
-    for (const p of fresh.slice(0, 200)) expect(cache.lookups.grants(p, 'NL').length).toBeGreaterThan(0);
-    for (const p of old.slice(0, 200)) expect(cache.lookups.grants(p, 'NL')).toEqual([]);
+    for (const p of fresh.slice(0, 200)) expect(cache.lookups.entry(p, 'NL').grants.length).toBeGreaterThan(0);
+    for (const p of old.slice(0, 200)) expect(cache.lookups.entry(p, 'NL').grants).toEqual([]);
     await cache.prewarm();
     expect(await filterOn(registry)).toBe(1);
     for (const p of fresh) expect(cache.lookups.listed([p], 'NL', true)).toEqual([p]);

@@ -97,7 +97,7 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
     expect(r.stdout).toMatch(/published snapshot v1 of zone demo-centrum: 8 grants, 8 vehicles, 1 chunk\(s\)/);
     await applied;
     expect(cache.info()).toMatchObject({ version: 1, source: 'region', grants: 8, vehicles: 8 });
-    expect(cache.lookups.grants('VFT38N', 'NL')[0]).toMatchObject({ id: 'demo-supplier', kind: 'supplier' });
+    expect(cache.lookups.entry('VFT38N', 'NL').grants[0]).toMatchObject({ id: 'demo-supplier', kind: 'supplier' });
   });
 
   it('the retained status topic carries the list version and age', async () => {
@@ -152,8 +152,8 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/published delta v2 .* 2 changes/);
     expect((await applied).payload).toMatchObject({ kind: 'delta', fromVersion: 1, changes: 2 });
-    expect(cache.lookups.grants('HX771L', 'NL')).toHaveLength(1);
-    expect(cache.lookups.grants('6XR419', 'NL')).toEqual([]);
+    expect(cache.lookups.entry('HX771L', 'NL').grants).toHaveLength(1);
+    expect(cache.lookups.entry('6XR419', 'NL').grants).toEqual([]);
     expect(cache.info()).toMatchObject({ version: 2, grants: 8, vehicles: 8 });
   });
 

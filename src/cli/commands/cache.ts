@@ -143,8 +143,7 @@ export function registerCache(program: Command): void {
         try {
           const plate = canonicalText(plateArg);
           const country = opts.country.toUpperCase();
-          const grants = c.lookups.grants(plate, country);
-          const vehicle = c.lookups.vehicle(plate, country);
+          const { grants, vehicle } = c.lookups.entry(plate, country);
           const decision = decide(
             {
               id: 'cache-check',
