@@ -232,4 +232,52 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
     const first = unframe(readFileSync(join(out, files[0]!))) as { header: Record<string, unknown> };
     expect(first.header).toMatchObject({ v: 1, type: 'snapshot' });
   });
+
+  it('--chunk-interval-ms spaces the chunks of a snapshot, which the gateway still applies whole', async () => {
+    const applied = nextListEvent(journal, (p) => p['event'] === 'applied' && p['version'] === 4);
+    const started = Date.now();
+    const r = await runCli([
+      'region',
+      'publish-list',
+      '--zone',
+      'demo-centrum',
+      '--list-version',
+      '4',
+      '--signing-key',
+      keys.privateFile,
+      '--synthetic',
+      '2000',
+      '--chunk-rows',
+      '500',
+      '--chunk-interval-ms',
+      '150',
+      '--mqtt',
+      broker.url,
+    ]);
+    const seconds = (Date.now() - started) / 1000;
+    expect(r.code, r.stderr).toBe(0);
+    const chunks = Number(/(\d+) chunk\(s\)/.exec(r.stdout)?.[1]);
+    expect(chunks).toBeGreaterThanOrEqual(8);
+    // A lower bound only: the pauses between chunks (a busy machine only makes it longer).
+    expect(seconds).toBeGreaterThanOrEqual(((chunks - 1) * 150) / 1000);
+    expect((await applied).payload).toMatchObject({ kind: 'snapshot', version: 4 });
+    expect(cache.info()).toMatchObject({ version: 4, source: 'region' });
+
+    const bad = await runCli([
+      'region',
+      'publish-list',
+      '--zone',
+      'demo-centrum',
+      '--list-version',
+      '5',
+      '--signing-key',
+      keys.privateFile,
+      '--synthetic',
+      '10',
+      '--chunk-interval-ms',
+      'soon',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--chunk-interval-ms: "soon" is not a whole number ≥ 0');
+  });
 });

@@ -3,6 +3,7 @@ import mqtt from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildListMessages, type ListSource } from '../../region/lists/publish-list.js';
 import { KeyFileError, loadPrivateKey } from '../../sync/lists-signing.js';
 import { listTopics } from '../../sync/lists-wire.js';
@@ -23,6 +24,7 @@ interface PublishOptions {
   fromVehicles?: string;
   publishedAt?: string;
   chunkRows: string;
+  chunkIntervalMs: string;
   out?: string;
   mqtt: string;
   prefix: string;
@@ -66,6 +68,11 @@ export function registerRegionLists(program: Command): void {
     .option('--from-vehicles <file.csv>', 'the vehicle data of --from-version')
     .option('--published-at <time>', 'ISO time the list counts as published (default: now)')
     .option('--chunk-rows <n>', 'rows per snapshot chunk', '20000')
+    .option(
+      '--chunk-interval-ms <ms>',
+      'pause between snapshot chunks, so that the broker need not queue a whole snapshot for a gateway that applies it slower than it arrives (docs/lists.md)',
+      '0',
+    )
     .option('--out <dir>', 'write the MQTT payloads into this folder instead of publishing them')
     .option('--mqtt <url>', 'broker', 'mqtt://127.0.0.1:1883')
     .option('--prefix <prefix>', 'topic prefix', 'zonegate/v1')
@@ -78,6 +85,7 @@ export function registerRegionLists(program: Command): void {
       if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(opts.zone)) throw new UsageError(`--zone: "${opts.zone}" is not a zone id`);
       const version = wholeNumber('--list-version', opts.listVersion, 1);
       const chunkRows = wholeNumber('--chunk-rows', opts.chunkRows, 1);
+      const chunkIntervalMs = wholeNumber('--chunk-interval-ms', opts.chunkIntervalMs, 0);
       const publishedAt = opts.publishedAt === undefined ? Date.now() : Date.parse(opts.publishedAt);
       if (Number.isNaN(publishedAt)) throw new UsageError(`--published-at: "${opts.publishedAt}" is not an ISO time`);
       let signingKey;
@@ -159,7 +167,11 @@ export function registerRegionLists(program: Command): void {
         ...credentials,
       });
       try {
-        for (const m of result.messages) await client.publishAsync(topic, m, { qos: 1 });
+        for (const [i, m] of result.messages.entries()) {
+          // The manifest goes first; the pause falls between chunks.
+          if (i > 1 && chunkIntervalMs > 0) await sleep(chunkIntervalMs);
+          await client.publishAsync(topic, m, { qos: 1 });
+        }
       } finally {
         await client.endAsync();
       }
