@@ -7,3 +7,4 @@ export {
   type SyntheticOptions,
 } from './synthetic.js';
 export { buildListMessages, type PublishListRequest, type PublishListResult, type ListSource } from './publish-list.js';
+export { createListServer, type ListServer, type ListServerDeps, type ListServerSettings } from './server.js';
