@@ -450,27 +450,10 @@ export function compareEntryKeys(a: EntryRecord, b: EntryRecord): number {
 }
 
 /**
- * What `selectEntry` returns per row: the key's id and every data column (plate and country are the
- * query's own parameters).
+ * What `selectEntry` returns per row: an EntryRecord without plate and country (the query's own
+ * parameters), from the key's id on.
  */
-export type EntryRow = [
-  id: string,
-  scope: string | null,
-  kind: string | null,
-  validFrom: number | null,
-  validUntil: number | null,
-  windows: string | null,
-  categories: string | null,
-  sourceRef: string | null,
-  category: string | null,
-  fuels: string | null,
-  emissionClass: number | null,
-  firstAdmission: number | null,
-  maxMass: number | null,
-  bodyCodes: string | null,
-  bodyType: string | null,
-  listVersion: number,
-];
+export type EntryRow = EntryRecord extends [string, string, ...infer Rest] ? Rest : never;
 
 const NO_GRANTS: readonly Grant[] = Object.freeze([]);
 

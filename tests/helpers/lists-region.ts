@@ -1,8 +1,15 @@
+import mqtt, { type MqttClient } from 'mqtt';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { openListCache, type ListCache } from '../../src/cache/index.js';
+import { openJournal } from '../../src/journal/journal.js';
 import type { Journal, JournalEntry } from '../../src/journal/types.js';
-import { generateRegionKeys } from '../../src/sync/lists-signing.js';
+import { systemClock } from '../../src/shared/clock.js';
+import { silentLogger } from '../../src/shared/log.js';
+import { generateRegionKeys, loadPublicKeys } from '../../src/sync/lists-signing.js';
+import { createListSync, type ListSync } from '../../src/sync/lists-sync.js';
 
 /** A region key pair on disk (PEM), as `zonegate region publish-list` and the gateway read them. */
 export function regionKeyFiles(
@@ -35,4 +42,58 @@ export function nextListEvent(
       resolve(e);
     });
   });
+}
+
+/** A gateway's side of the list downlink on a real broker: its own MQTT client, list cache, journal and sync. */
+export interface GatewayLists {
+  readonly mqtt: MqttClient;
+  readonly cache: ListCache;
+  readonly journal: Journal;
+  readonly sync: ListSync;
+  /** Stops the sync and closes the client, journal and cache (safe after a failed start). */
+  close(): Promise<void>;
+}
+
+export async function startGatewayLists(options: {
+  readonly brokerUrl: string;
+  readonly dir: string;
+  readonly gatewayId: string;
+  readonly publicKeyFile: string;
+  readonly zone?: string;
+  readonly topicPrefix?: string;
+  readonly snapshotTimeoutMs?: number;
+  readonly staleAfterMs?: number;
+}): Promise<GatewayLists> {
+  const client = await mqtt.connectAsync(options.brokerUrl, { clientId: options.gatewayId });
+  const deps = { clock: systemClock, log: silentLogger, registry: new Registry() };
+  const cache = openListCache(join(options.dir, 'lists.sqlite'), deps);
+  const journal = openJournal({ file: join(options.dir, 'journal.sqlite'), gatewayId: options.gatewayId, ...deps });
+  const sync = createListSync({
+    mqtt: client,
+    cache,
+    journal,
+    ...deps,
+    settings: {
+      gatewayId: options.gatewayId,
+      zone: options.zone ?? 'demo-centrum',
+      topicPrefix: options.topicPrefix ?? 'zonegate/v1',
+      keys: loadPublicKeys([options.publicKeyFile]),
+      snapshotTimeoutMs: options.snapshotTimeoutMs ?? 10_000,
+      resyncIntervalMs: 0,
+      staleAfterMs: options.staleAfterMs ?? 3_600_000,
+    },
+  });
+  const close = async (): Promise<void> => {
+    await sync.stop();
+    await client.endAsync();
+    journal.close();
+    cache.close();
+  };
+  try {
+    await sync.start();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { mqtt: client, cache, journal, sync, close };
 }

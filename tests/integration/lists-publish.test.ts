@@ -1,19 +1,16 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openListCache, type ListCache } from '../../src/cache/index.js';
-import { openJournal } from '../../src/journal/journal.js';
+import type { ListCache } from '../../src/cache/index.js';
 import type { Journal } from '../../src/journal/types.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/log.js';
-import { loadPublicKeys } from '../../src/sync/lists-signing.js';
-import { createListSync, type ListSync } from '../../src/sync/lists-sync.js';
+import type { ListSync } from '../../src/sync/lists-sync.js';
 import { unframe } from '../../src/sync/lists-wire.js';
 import { createStatusPublisher, type StatusPublisher } from '../../src/sync/status.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
-import { nextListEvent, regionKeyFiles } from '../helpers/lists-region.js';
+import { nextListEvent, regionKeyFiles, startGatewayLists, type GatewayLists } from '../helpers/lists-region.js';
 import { startMosquitto, type MosquittoInstance } from '../helpers/mosquitto.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -23,6 +20,7 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
   const tmp = tempDir();
   const keys = regionKeyFiles(tmp.path);
   let broker: MosquittoInstance;
+  let gw: GatewayLists | undefined;
   let gateway: MqttClient;
   let cache: ListCache;
   let journal: Journal;
@@ -31,25 +29,13 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
 
   beforeAll(async () => {
     broker = await startMosquitto();
-    gateway = await mqtt.connectAsync(broker.url, { clientId: 'gw-publish-1' });
-    const deps = { clock: systemClock, log: silentLogger, registry: new Registry() };
-    cache = openListCache(join(tmp.path, 'lists.sqlite'), deps);
-    journal = openJournal({ file: join(tmp.path, 'journal.sqlite'), gatewayId: 'gw-publish-1', ...deps });
-    sync = createListSync({
-      mqtt: gateway,
-      cache,
-      journal,
-      ...deps,
-      settings: {
-        gatewayId: 'gw-publish-1',
-        zone: 'demo-centrum',
-        topicPrefix: 'zonegate/v1',
-        keys: loadPublicKeys([keys.publicFile]),
-        snapshotTimeoutMs: 10_000,
-        resyncIntervalMs: 0,
-        staleAfterMs: 3_600_000,
-      },
+    gw = await startGatewayLists({
+      brokerUrl: broker.url,
+      dir: tmp.path,
+      gatewayId: 'gw-publish-1',
+      publicKeyFile: keys.publicFile,
     });
+    ({ mqtt: gateway, cache, journal, sync } = gw);
     status = createStatusPublisher({
       client: gateway,
       gatewayId: 'gw-publish-1',
@@ -61,15 +47,11 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
       versions: { zonegate: 'test' },
       statusProvider: () => ({ lists: sync.status() }),
     });
-    await sync.start();
     await status.start();
   });
   afterAll(async () => {
     await status?.stop();
-    await sync?.stop();
-    await gateway?.endAsync();
-    journal?.close();
-    cache?.close();
+    await gw?.close();
     await broker?.dispose();
     tmp.remove();
   });

@@ -1,21 +1,18 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openListCache, type ListCache } from '../../src/cache/index.js';
-import { openJournal } from '../../src/journal/journal.js';
+import type { ListCache } from '../../src/cache/index.js';
 import type { Journal } from '../../src/journal/types.js';
+import type { ListSync } from '../../src/sync/lists-sync.js';
 import { buildDelta } from '../../src/region/lists/publish.js';
 import { buildListMessages } from '../../src/region/lists/publish-list.js';
 import { createListServer, type ListServer } from '../../src/region/lists/server.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/log.js';
-import { loadPublicKeys } from '../../src/sync/lists-signing.js';
-import { createListSync, type ListSync } from '../../src/sync/lists-sync.js';
 import { listTopics } from '../../src/sync/lists-wire.js';
 import { spawnCli } from '../helpers/cli.js';
-import { nextListEvent, regionKeyFiles } from '../helpers/lists-region.js';
+import { nextListEvent, regionKeyFiles, startGatewayLists, type GatewayLists } from '../helpers/lists-region.js';
 import { startMosquitto, type MosquittoInstance } from '../helpers/mosquitto.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -28,7 +25,7 @@ describe('a gateway that skipped a list version is answered by the region (real 
   const keys = regionKeyFiles(tmp.path);
   const registry = new Registry();
   let broker: MosquittoInstance;
-  let gateway: MqttClient;
+  let gw: GatewayLists | undefined;
   let region: MqttClient;
   let cache: ListCache;
   let journal: Journal;
@@ -74,27 +71,14 @@ describe('a gateway that skipped a list version is answered by the region (real 
 
   beforeAll(async () => {
     broker = await startMosquitto();
-    gateway = await mqtt.connectAsync(broker.url, { clientId: 'gw-resync-1' });
     region = await mqtt.connectAsync(broker.url, { clientId: 'region-test' });
-    const deps = { clock: systemClock, log: silentLogger, registry: new Registry() };
-    cache = openListCache(join(tmp.path, 'lists.sqlite'), deps);
-    journal = openJournal({ file: join(tmp.path, 'journal.sqlite'), gatewayId: 'gw-resync-1', ...deps });
-    sync = createListSync({
-      mqtt: gateway,
-      cache,
-      journal,
-      ...deps,
-      settings: {
-        gatewayId: 'gw-resync-1',
-        zone: ZONE,
-        topicPrefix: PREFIX,
-        keys: loadPublicKeys([keys.publicFile]),
-        snapshotTimeoutMs: 10_000,
-        resyncIntervalMs: 0,
-        staleAfterMs: 3_600_000,
-      },
+    gw = await startGatewayLists({
+      brokerUrl: broker.url,
+      dir: tmp.path,
+      gatewayId: 'gw-resync-1',
+      publicKeyFile: keys.publicFile,
     });
-    await sync.start();
+    ({ cache, journal, sync } = gw);
     // The gateway starts at version 1.
     const applied = nextListEvent(journal, (p) => p['event'] === 'applied' && p['version'] === 1);
     for (const m of snapshot(1, 300)) await region.publishAsync(topics.snapshot, m, { qos: 1 });
@@ -102,11 +86,8 @@ describe('a gateway that skipped a list version is answered by the region (real 
   });
   afterAll(async () => {
     await server?.stop();
-    await sync?.stop();
-    await gateway?.endAsync();
+    await gw?.close();
     await region?.endAsync();
-    journal?.close();
-    cache?.close();
     await broker?.dispose();
     tmp.remove();
   });

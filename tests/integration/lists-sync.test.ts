@@ -2,22 +2,17 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { DateTime } from 'luxon';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openListCache, parseListCsv, type ListCache } from '../../src/cache/index.js';
-import { openJournal } from '../../src/journal/journal.js';
+import { parseListCsv, type ListCache } from '../../src/cache/index.js';
 import type { Journal } from '../../src/journal/types.js';
 import { decide } from '../../src/policy/decide.js';
 import type { Grant, VehicleFacts, ZonePolicy } from '../../src/policy/types.js';
 import { buildDelta, buildSnapshot, diffLists, entryRows, orderedRows } from '../../src/region/lists/publish.js';
 import { syntheticList } from '../../src/region/lists/synthetic.js';
-import { systemClock } from '../../src/shared/clock.js';
-import { silentLogger } from '../../src/shared/log.js';
-import { loadPublicKeys } from '../../src/sync/lists-signing.js';
-import { createListSync, type ListSync } from '../../src/sync/lists-sync.js';
+import type { ListSync } from '../../src/sync/lists-sync.js';
 import { frame, listTopics, unframe } from '../../src/sync/lists-wire.js';
 import { repoRoot } from '../helpers/cli.js';
-import { nextListEvent, regionKeyFiles } from '../helpers/lists-region.js';
+import { nextListEvent, regionKeyFiles, startGatewayLists, type GatewayLists } from '../helpers/lists-region.js';
 import { startMosquitto, type MosquittoInstance } from '../helpers/mosquitto.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -54,7 +49,7 @@ describe('list sync over MQTT (real Mosquitto, SQLite on disk, worker thread)', 
   const tmp = tempDir();
   let broker: MosquittoInstance;
   let region: MqttClient;
-  let gateway: MqttClient;
+  let gw: GatewayLists | undefined;
   let cache: ListCache;
   let journal: Journal;
   let sync: ListSync;
@@ -69,36 +64,21 @@ describe('list sync over MQTT (real Mosquitto, SQLite on disk, worker thread)', 
   beforeAll(async () => {
     broker = await startMosquitto();
     region = await mqtt.connectAsync(broker.url, { clientId: 'region-test' });
-    gateway = await mqtt.connectAsync(broker.url, { clientId: 'gw-lists-1' });
     await region.subscribeAsync(listTopics(PREFIX, ZONE).resync, { qos: 1 });
     region.on('message', (_t, p) => resyncs.push(JSON.parse(p.toString()) as Record<string, unknown>));
-    const deps = { clock: systemClock, log: silentLogger, registry: new Registry() };
-    cache = openListCache(join(tmp.path, 'lists.sqlite'), deps);
-    journal = openJournal({ file: join(tmp.path, 'journal.sqlite'), gatewayId: 'gw-lists-1', ...deps });
-    sync = createListSync({
-      mqtt: gateway,
-      cache,
-      journal,
-      ...deps,
-      settings: {
-        gatewayId: 'gw-lists-1',
-        zone: ZONE,
-        topicPrefix: PREFIX,
-        keys: loadPublicKeys([keys.publicFile]),
-        snapshotTimeoutMs: 10_000,
-        resyncIntervalMs: 0,
-        staleAfterMs: 48 * 3_600_000,
-      },
+    gw = await startGatewayLists({
+      brokerUrl: broker.url,
+      dir: tmp.path,
+      gatewayId: 'gw-lists-1',
+      publicKeyFile: keys.publicFile,
+      staleAfterMs: 48 * 3_600_000,
     });
-    await sync.start();
+    ({ cache, journal, sync } = gw);
   });
 
   afterAll(async () => {
-    await sync?.stop();
-    await gateway?.endAsync();
+    await gw?.close();
     await region?.endAsync();
-    journal?.close();
-    cache?.close();
     await broker?.dispose();
     tmp.remove();
   });
@@ -339,7 +319,7 @@ describe('a snapshot whose chunks stop coming', () => {
   const tmp = tempDir();
   let broker: MosquittoInstance;
   let region: MqttClient;
-  let gateway: MqttClient;
+  let gw: GatewayLists | undefined;
   let cache: ListCache;
   let journal: Journal;
   let sync: ListSync;
@@ -348,33 +328,18 @@ describe('a snapshot whose chunks stop coming', () => {
   beforeAll(async () => {
     broker = await startMosquitto();
     region = await mqtt.connectAsync(broker.url, { clientId: 'region-timeout' });
-    gateway = await mqtt.connectAsync(broker.url, { clientId: 'gw-timeout' });
-    const deps = { clock: systemClock, log: silentLogger, registry: new Registry() };
-    cache = openListCache(join(tmp.path, 'lists.sqlite'), deps);
-    journal = openJournal({ file: join(tmp.path, 'journal.sqlite'), gatewayId: 'gw-timeout', ...deps });
-    sync = createListSync({
-      mqtt: gateway,
-      cache,
-      journal,
-      ...deps,
-      settings: {
-        gatewayId: 'gw-timeout',
-        zone: ZONE,
-        topicPrefix: PREFIX,
-        keys: loadPublicKeys([keys.publicFile]),
-        snapshotTimeoutMs: 1_000,
-        resyncIntervalMs: 0,
-        staleAfterMs: 3_600_000,
-      },
+    gw = await startGatewayLists({
+      brokerUrl: broker.url,
+      dir: tmp.path,
+      gatewayId: 'gw-timeout',
+      publicKeyFile: keys.publicFile,
+      snapshotTimeoutMs: 1_000,
     });
-    await sync.start();
+    ({ cache, journal, sync } = gw);
   });
   afterAll(async () => {
-    await sync?.stop();
-    await gateway?.endAsync();
+    await gw?.close();
     await region?.endAsync();
-    journal?.close();
-    cache?.close();
     await broker?.dispose();
     tmp.remove();
   });
