@@ -123,7 +123,8 @@ const EMPTY_GRANTS: readonly Grant[] = Object.freeze([]);
 const UNKNOWN_PLATE: PlateEntry = Object.freeze({ grants: EMPTY_GRANTS, vehicle: undefined });
 /** Plates per `listed` query; more are split (a read has at most a few dozen corrections). */
 const LISTED_MAX = 16;
-const DATA_FILE = /^v\d+-[0-9a-f]+\.sqlite(-wal|-shm|-journal)?$/;
+/** A data file, its SQLite companions, and the spool of chunks of a snapshot being built into it. */
+const DATA_FILE = /^v\d+-[0-9a-f]+\.sqlite(-wal|-shm|-journal|\.chunks)?$/;
 const NO_PLATES: readonly string[] = Object.freeze([]);
 /** presence_log keeps the keys of this many last changes (older filters rebuild instead). */
 export const PRESENCE_LOG_CHANGES = 256;
@@ -495,8 +496,9 @@ class SqliteListCache implements ListCache {
 
   #removeStrayFiles(): void {
     for (const name of readdirSync(this.dataDir)) {
-      if (!DATA_FILE.test(name) || name.startsWith(this.#activeName)) continue;
-      rmSync(join(this.dataDir, name), { force: true });
+      // The active file and its SQLite companions stay; a spool is never the active file's.
+      if (!DATA_FILE.test(name) || (name.startsWith(this.#activeName) && !name.endsWith('.chunks'))) continue;
+      rmSync(join(this.dataDir, name), { recursive: true, force: true });
       this.#deps.log.info({ file: name }, 'removed a list data file no version points to');
     }
   }

@@ -550,7 +550,9 @@ export const listsSchema = z.strictObject({
     .min(1_000)
     .max(3_600_000)
     .default(120_000)
-    .describe('a snapshot whose next chunk does not arrive within this is abandoned and asked for again'),
+    .describe(
+      'a snapshot that makes no progress (no chunk arrives, none is applied) within this is abandoned and asked for again',
+    ),
   resyncIntervalMs: z
     .number()
     .int()

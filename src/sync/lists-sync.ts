@@ -1,5 +1,8 @@
 import type { MqttClient } from 'mqtt';
 import type { KeyObject } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
 import type { ListCache } from '../cache/list-cache.js';
@@ -35,6 +38,11 @@ export interface ListSyncSettings {
   readonly resyncIntervalMs: number;
   /** policy.staleList.maxAgeHours, for the status. */
   readonly staleAfterMs: number;
+  /**
+   * Snapshot chunks waiting for the worker are held in memory up to this many bytes; beyond it they
+   * are spooled to disk beside the data file being built (default 16 MiB).
+   */
+  readonly maxBufferedBytes?: number;
 }
 
 export interface ListSyncDeps {
@@ -70,6 +78,8 @@ export interface ListSync extends Lifecycle {
   requestResync(reason: string): void;
 }
 
+const DEFAULT_MAX_BUFFERED_BYTES = 16 << 20;
+
 /** Deltas that arrive while a snapshot is being built wait for it; beyond this they are dropped. */
 const MAX_QUEUED_DELTAS = 1_000;
 const REJECTION_JOURNAL_INTERVAL_MS = 60_000;
@@ -93,6 +103,20 @@ interface Build {
   chunksDone: number;
   chunksSent: number;
   timer?: TimerHandle;
+  /**
+   * In-memory bytes of each chunk message posted to the worker and not yet answered, in order (a
+   * spooled chunk counts 0): the worker answers every chunk, repeats included, in the order posted.
+   */
+  readonly posted: number[];
+  bufferedBytes: number;
+  /** Chunks go through the spool (in order) from the first that did not fit in memory until it drains. */
+  spoolPending: number;
+  spoolChain: Promise<void>;
+}
+
+/** Where the chunks of a snapshot being built into `file` are spooled. */
+export function spoolDir(file: string): string {
+  return `${file}.chunks`;
 }
 
 /**
@@ -135,6 +159,16 @@ class ListSyncImpl implements ListSync {
       rejected: counter(r, 'zonegate_list_updates_rejected_total', 'List updates refused, by reason', ['reason']),
       resyncs: counter(r, 'zonegate_list_resync_requests_total', 'Snapshot requests sent to the region', ['reason']),
       applying: gauge(r, 'zonegate_list_snapshot_chunks_pending', 'Chunks of the snapshot being built still to come'),
+      buffered: gauge(
+        r,
+        'zonegate_list_snapshot_buffered_bytes',
+        'Bytes of snapshot chunks received and waiting in memory for the list worker',
+      ),
+      spooled: counter(
+        r,
+        'zonegate_list_snapshot_chunks_spooled_total',
+        'Snapshot chunks written to disk because the list worker was behind',
+      ),
     };
   }
 
@@ -175,9 +209,10 @@ class ListSyncImpl implements ListSync {
       // The broker forgets the subscription with the session anyway.
     }
     if (this.#build) {
-      this.#build.timer?.cancel();
-      this.#post({ op: 'abort', id: this.#build.id });
+      const b = this.#build;
       this.#build = undefined;
+      this.#endBuild(b);
+      this.#post({ op: 'abort', id: b.id });
     }
     await this.#worker?.terminate();
     this.#worker = undefined;
@@ -319,6 +354,10 @@ class ListSyncImpl implements ListSync {
       file: this.#d.cache.newDataFile(m.version),
       chunksDone: 0,
       chunksSent: 0,
+      posted: [],
+      bufferedBytes: 0,
+      spoolPending: 0,
+      spoolChain: Promise.resolve(),
     };
     this.#build = build;
     this.#post({ op: 'begin', id: build.id, file: build.file, manifest: m, manifestHash });
@@ -339,10 +378,56 @@ class ListSyncImpl implements ListSync {
       return;
     }
     this.#armTimer(b);
+    b.chunksSent++;
+    const max = this.#d.settings.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    // The first chunk always goes to memory, so the worker is never idle for want of one.
+    if (b.spoolPending === 0 && (b.bufferedBytes === 0 || b.bufferedBytes + body.byteLength <= max)) {
+      this.#postInMemory(b, index, body);
+      return;
+    }
+    // The broker delivers as fast as the network allows and the worker applies at disk speed: chunks
+    // that would grow the process beyond `max` wait on disk instead (a 20M-plate snapshot is ~800 MB).
+    this.#spool(b, index, Buffer.from(body));
+  }
+
+  #postInMemory(b: Build, index: number, body: Uint8Array): void {
     const copy = new Uint8Array(body.byteLength);
     copy.set(body);
-    b.chunksSent++;
+    b.posted.push(copy.byteLength);
+    b.bufferedBytes += copy.byteLength;
+    this.#metrics.buffered.set(b.bufferedBytes);
     this.#post({ op: 'chunk', id: b.id, index, body: copy }, [copy.buffer]);
+  }
+
+  /** Writes the chunk to the spool and posts its path; one write at a time, so the order holds. */
+  #spool(b: Build, index: number, body: Buffer): void {
+    const dir = spoolDir(b.file);
+    const file = join(dir, `${String(index).padStart(7, '0')}.chunk`);
+    b.spoolPending++;
+    this.#metrics.spooled.inc();
+    b.spoolChain = b.spoolChain.then(async () => {
+      try {
+        if (this.#build !== b) return;
+        await mkdir(dir, { recursive: true });
+        await writeFile(file, body);
+        if (this.#build === b) {
+          b.posted.push(0);
+          this.#post({ op: 'chunk-file', id: b.id, index, file });
+        } else await rm(dir, { recursive: true, force: true });
+      } catch (err) {
+        if (this.#build === b) this.#abortBuild('apply-failed', `spooling chunk ${index}: ${(err as Error).message}`);
+      } finally {
+        b.spoolPending--;
+      }
+    });
+  }
+
+  /** The build is over (applied, failed or abandoned): its spooled chunks go. */
+  #endBuild(b: Build): void {
+    b.timer?.cancel();
+    this.#metrics.applying.set(0);
+    this.#metrics.buffered.set(0);
+    rmSync(spoolDir(b.file), { recursive: true, force: true });
   }
 
   #armTimer(b: Build): void {
@@ -359,9 +444,8 @@ class ListSyncImpl implements ListSync {
   #abortBuild(reason: string, detail: string, resync = true): void {
     const b = this.#build;
     if (!b) return;
-    b.timer?.cancel();
     this.#build = undefined;
-    this.#metrics.applying.set(0);
+    this.#endBuild(b);
     this.#post({ op: 'abort', id: b.id });
     this.#reject('snapshot', reason, detail, b.manifest.version);
     if (resync) this.requestResync(reason);
@@ -416,17 +500,22 @@ class ListSyncImpl implements ListSync {
       case 'chunk-done':
         if (!b || b.id !== m.id) return;
         b.chunksDone = Math.max(b.chunksDone, m.index + 1);
+        b.bufferedBytes -= b.posted.shift() ?? 0;
+        this.#metrics.buffered.set(b.bufferedBytes);
         this.#metrics.applying.set(b.manifest.chunks.length - b.chunksDone);
         if (b.chunksDone === b.manifest.chunks.length) {
           b.timer?.cancel();
           this.#post({ op: 'finish', id: b.id });
+        } else {
+          // The timeout is for a snapshot that stopped coming: while the worker works through chunks
+          // that arrived long ago (a fast publisher, a slow SD card), the build is not stalled.
+          this.#armTimer(b);
         }
         return;
       case 'built': {
         if (!b || b.id !== m.id) return;
-        b.timer?.cancel();
         this.#build = undefined;
-        this.#metrics.applying.set(0);
+        this.#endBuild(b);
         // A delta that was being applied when the manifest came may have taken the list past this
         // snapshot (deltas may skip versions): switching to it would undo that delta.
         const region = this.#d.cache.regionVersion();
@@ -492,9 +581,8 @@ class ListSyncImpl implements ListSync {
           return;
         }
         if (b && b.id === m.id) {
-          b.timer?.cancel();
           this.#build = undefined;
-          this.#metrics.applying.set(0);
+          this.#endBuild(b);
           this.#reject('snapshot', m.reason, m.detail, b.manifest.version);
           this.requestResync(m.reason);
           this.#pumpDeltas();

@@ -1,3 +1,4 @@
+import { readFileSync, rmSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { applyDeltaToFile, SnapshotBuild } from './lists-apply.js';
 import type { ListDelta, SnapshotManifest } from './lists-wire.js';
@@ -9,6 +10,8 @@ import type { ListDelta, SnapshotManifest } from './lists-wire.js';
 export type WorkerRequest =
   | { op: 'begin'; id: number; file: string; manifest: SnapshotManifest; manifestHash: string }
   | { op: 'chunk'; id: number; index: number; body: Uint8Array }
+  /** A chunk the main thread spooled to disk because too many were waiting in memory (removed once read). */
+  | { op: 'chunk-file'; id: number; index: number; file: string }
   | { op: 'finish'; id: number }
   | { op: 'abort'; id: number }
   | { op: 'delta'; id: number; file: string; delta: ListDelta };
@@ -31,9 +34,18 @@ function handle(m: WorkerRequest): void {
       build?.b.abandon();
       build = { id: m.id, b: new SnapshotBuild(m.file, m.manifest, m.manifestHash) };
       return;
-    case 'chunk': {
+    case 'chunk':
+    case 'chunk-file': {
+      let body: Uint8Array;
+      if (m.op === 'chunk-file') {
+        try {
+          body = readFileSync(m.file);
+        } finally {
+          rmSync(m.file, { force: true });
+        }
+      } else body = m.body;
       if (!build || build.id !== m.id) return;
-      const r = build.b.addChunk(m.index, m.body);
+      const r = build.b.addChunk(m.index, body);
       if ('reason' in r) {
         build.b.abandon();
         build = undefined;

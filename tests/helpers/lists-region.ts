@@ -50,6 +50,7 @@ export interface GatewayLists {
   readonly cache: ListCache;
   readonly journal: Journal;
   readonly sync: ListSync;
+  readonly registry: Registry;
   /** Stops the sync and closes the client, journal and cache (safe after a failed start). */
   close(): Promise<void>;
 }
@@ -63,6 +64,7 @@ export async function startGatewayLists(options: {
   readonly topicPrefix?: string;
   readonly snapshotTimeoutMs?: number;
   readonly staleAfterMs?: number;
+  readonly maxBufferedBytes?: number;
 }): Promise<GatewayLists> {
   const client = await mqtt.connectAsync(options.brokerUrl, { clientId: options.gatewayId });
   const deps = { clock: systemClock, log: silentLogger, registry: new Registry() };
@@ -81,6 +83,7 @@ export async function startGatewayLists(options: {
       snapshotTimeoutMs: options.snapshotTimeoutMs ?? 10_000,
       resyncIntervalMs: 0,
       staleAfterMs: options.staleAfterMs ?? 3_600_000,
+      ...(options.maxBufferedBytes !== undefined ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
     },
   });
   const close = async (): Promise<void> => {
@@ -95,5 +98,5 @@ export async function startGatewayLists(options: {
     await close();
     throw err;
   }
-  return { mqtt: client, cache, journal, sync, close };
+  return { mqtt: client, cache, journal, sync, registry: deps.registry, close };
 }

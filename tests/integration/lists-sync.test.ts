@@ -1,9 +1,12 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { DateTime } from 'luxon';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseListCsv, type ListCache } from '../../src/cache/index.js';
+import { openListCache, parseListCsv, type ListCache } from '../../src/cache/index.js';
+import { Registry } from 'prom-client';
+import { systemClock } from '../../src/shared/clock.js';
+import { silentLogger } from '../../src/shared/log.js';
 import type { Journal } from '../../src/journal/types.js';
 import { decide } from '../../src/policy/decide.js';
 import type { Grant, VehicleFacts, ZonePolicy } from '../../src/policy/types.js';
@@ -367,5 +370,133 @@ describe('a snapshot whose chunks stop coming', () => {
     await expect
       .poll(() => readdirSync(cache.dataDir).filter((f) => f.startsWith('v3-')), { timeout: 5_000 })
       .toEqual([]);
+  });
+});
+
+describe('a snapshot that arrives faster than the worker applies it', () => {
+  const tmp = tempDir();
+  let broker: MosquittoInstance;
+  let region: MqttClient;
+  let gw: GatewayLists | undefined;
+  const keys = regionKeyFiles(tmp.path);
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    region = await mqtt.connectAsync(broker.url, { clientId: 'region-spool' });
+    // One byte of room: every chunk that arrives while one is waiting for the worker goes to disk.
+    gw = await startGatewayLists({
+      brokerUrl: broker.url,
+      dir: tmp.path,
+      gatewayId: 'gw-spool',
+      publicKeyFile: keys.publicFile,
+      maxBufferedBytes: 1,
+    });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await region?.endAsync();
+    await broker?.dispose();
+    tmp.remove();
+  });
+
+  it('waits on disk beyond the memory bound, is applied whole, and leaves no spool behind', async () => {
+    const { cache, journal, registry } = gw!;
+    const list = [...syntheticList({ plates: 4_000, seed: 8 })];
+    const snap = buildSnapshot(entryRows(list), { zone: ZONE, version: 4, publishedAt: Date.now() }, keys.key, 100);
+    expect(snap.messages.length).toBeGreaterThan(60);
+    const applied = nextListEvent(journal, (p) => p['event'] === 'applied' && p['version'] === 4);
+    const spools: boolean[] = [];
+    const watch = setInterval(() => spools.push(readdirSync(cache.dataDir).some((f) => f.endsWith('.chunks'))), 5);
+    // As fast as the broker takes them.
+    await Promise.all(snap.messages.map((m) => region.publishAsync(listTopics(PREFIX, ZONE).snapshot, m, { qos: 1 })));
+    const done = await applied;
+    clearInterval(watch);
+    expect(done.payload).toMatchObject({
+      kind: 'snapshot',
+      grants: snap.manifest.grants,
+      vehicles: snap.manifest.vehicles,
+    });
+    const metric = async (name: string): Promise<number | undefined> =>
+      (await registry.getSingleMetric(name)?.get())?.values[0]?.value;
+    expect(await metric('zonegate_list_snapshot_chunks_spooled_total')).toBeGreaterThan(0);
+    expect(spools).toContain(true);
+    expect(await metric('zonegate_list_snapshot_buffered_bytes')).toBe(0);
+    expect(readdirSync(cache.dataDir).filter((f) => f.endsWith('.chunks'))).toEqual([]);
+    for (const e of list.slice(0, 50)) {
+      const entry = cache.lookups.entry(e.vehicle!.plate, e.vehicle!.country);
+      expect(entry.grants.map((g) => g.id).sort()).toEqual(e.grants.map((g) => g.id).sort());
+      expect(entry.vehicle?.category).toBe(e.vehicle!.category);
+    }
+  });
+
+  it('a spool left by a killed gateway is removed at the next start', async () => {
+    const dataDir = gw!.cache.dataDir;
+    await gw!.close();
+    gw = undefined;
+    const stray = join(dataDir, 'v77-0badc0de.sqlite.chunks');
+    mkdirSync(stray);
+    writeFileSync(join(stray, '0000001.chunk'), 'left over');
+    const cache = openListCache(join(tmp.path, 'lists.sqlite'), {
+      clock: systemClock,
+      log: silentLogger,
+      registry: new Registry(),
+    });
+    try {
+      expect(existsSync(stray)).toBe(false);
+      expect(cache.info().version).toBe(4);
+    } finally {
+      cache.close();
+    }
+  });
+});
+
+describe('a snapshot whose chunks all arrived but are still being applied', () => {
+  const tmp = tempDir();
+  let broker: MosquittoInstance;
+  let region: MqttClient;
+  let gw: GatewayLists | undefined;
+  const keys = regionKeyFiles(tmp.path);
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    region = await mqtt.connectAsync(broker.url, { clientId: 'region-backlog' });
+    gw = await startGatewayLists({
+      brokerUrl: broker.url,
+      dir: tmp.path,
+      gatewayId: 'gw-backlog',
+      publicKeyFile: keys.publicFile,
+      // Far longer than one chunk takes, far shorter than the whole backlog.
+      snapshotTimeoutMs: 500,
+    });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await region?.endAsync();
+    await broker?.dispose();
+    tmp.remove();
+  });
+
+  it('is not timed out while the worker makes progress', async () => {
+    const { journal, cache } = gw!;
+    const snap = buildSnapshot(
+      entryRows(syntheticList({ plates: 60_000, seed: 9 })),
+      { zone: ZONE, version: 2, publishedAt: Date.now() },
+      keys.key,
+      500,
+    );
+    const outcome = nextListEvent(
+      journal,
+      (p) => (p['event'] === 'applied' && p['version'] === 2) || p['event'] === 'rejected',
+      60_000,
+    );
+    const sent = Date.now();
+    await Promise.all(snap.messages.map((m) => region.publishAsync(listTopics(PREFIX, ZONE).snapshot, m, { qos: 1 })));
+    const published = Date.now();
+    expect((await outcome).payload).toMatchObject({ event: 'applied', kind: 'snapshot', version: 2 });
+    // The point of the test: the last chunk arrived well over a timeout before the list was complete.
+    console.log(
+      `${snap.messages.length - 1} chunks published in ${published - sent} ms, applied ${Date.now() - published} ms later`,
+    );
+    expect(cache.info()).toMatchObject({ version: 2, grants: snap.manifest.grants });
   });
 });

@@ -68,7 +68,7 @@ function listOptions(cmd: Command): Command {
     .option('--chunk-rows <n>', 'rows per snapshot chunk', '20000')
     .option(
       '--chunk-interval-ms <ms>',
-      'pause between snapshot chunks, so that the broker need not queue a whole snapshot for a gateway that applies it slower than it arrives (docs/lists.md)',
+      'pause between snapshot chunks, to spread a large snapshot over time (docs/lists.md)',
       '0',
     );
 }
