@@ -111,8 +111,10 @@ export function spawnIngest(args: { pg: string; broker: string; instance: string
   );
 }
 
-export async function kill(child: Child, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+/** Kills the child unless it already ended; true when the signal ended it (not a clean exit just before). */
+export async function kill(child: Child, signal: NodeJS.Signals = 'SIGKILL'): Promise<boolean> {
+  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return false;
   child.proc.kill(signal);
   await child.exited;
+  return child.proc.signalCode === signal;
 }
