@@ -1,6 +1,5 @@
 import type { MqttClient } from 'mqtt';
 import type { KeyObject } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -427,7 +426,10 @@ class ListSyncImpl implements ListSync {
     b.timer?.cancel();
     this.#metrics.applying.set(0);
     this.#metrics.buffered.set(0);
-    rmSync(spoolDir(b.file), { recursive: true, force: true });
+    // Not on this thread's time: an abandoned spool can hold hundreds of megabytes.
+    rm(spoolDir(b.file), { recursive: true, force: true }).catch((err: unknown) =>
+      this.#log.warn({ err, dir: spoolDir(b.file) }, 'removing the snapshot spool failed'),
+    );
   }
 
   #armTimer(b: Build): void {
