@@ -137,8 +137,9 @@ def main():
     ap.add_argument("--check", help="an .npz of crops to write reference outputs for (check.json)")
     ap.add_argument("--meta", help="a JSON file with figures to store in the model's metadata")
     a = ap.parse_args()
-    model = PlateReader()
-    model.load_state_dict(torch.load(a.weights, map_location="cpu"))
+    state = torch.load(a.weights, map_location="cpu")
+    model = PlateReader.for_state_dict(state)
+    model.load_state_dict(state)
     meta = json.load(open(a.meta)) if a.meta else {}
     size = export(model, a.out, meta)
     print(f"export: {size} bytes of weights -> {a.out}")

@@ -59,7 +59,11 @@ def load_tfjs(model_dir):
 
 def import_model(model_dir):
     weights = load_tfjs(model_dir)
-    model = PlateReader()
+    # The widths of the four conv blocks and of the head, from the kernels' output channels (HWIO).
+    try:
+        model = PlateReader([weights[f"conv{k}/kernel"].shape[3] for k in range(1, 5)], weights["conv5/kernel"].shape[3])
+    except KeyError as e:
+        raise SystemExit(f"import: no {e} in the model")
     pairs = convs_in_order(model)
     if len(weights) != 2 * len(pairs):
         raise SystemExit(f"import: {len(weights)} tensors, the network needs {2 * len(pairs)}")

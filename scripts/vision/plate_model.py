@@ -21,21 +21,34 @@ HEAD = 64
 
 
 class PlateReader(nn.Module):
-    def __init__(self):
+    """channels: the four conv blocks' widths (default BLOCKS'); head: the width after the height collapses."""
+
+    def __init__(self, channels=None, head=HEAD):
         super().__init__()
+        channels = list(channels) if channels else [c for c, _ in BLOCKS]
+        if len(channels) != len(BLOCKS):
+            raise ValueError(f"PlateReader: {len(BLOCKS)} block widths needed, got {channels}")
+        self.channels, self.head = channels, head
         layers = []
         c_in = 1
-        for c_out, pool in BLOCKS:
+        for c_out, (_, pool) in zip(channels, BLOCKS):
             layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
             if pool:
                 layers.append(nn.MaxPool2d(pool))
             c_in = c_out
         self.features = nn.Sequential(*layers)
-        self.collapse = nn.Sequential(nn.Conv2d(c_in, HEAD, (4, 1), bias=False), nn.BatchNorm2d(HEAD), nn.ReLU(inplace=True))
+        self.collapse = nn.Sequential(nn.Conv2d(c_in, head, (4, 1), bias=False), nn.BatchNorm2d(head), nn.ReLU(inplace=True))
         self.context = nn.Sequential(
-            nn.Conv2d(HEAD, HEAD, (1, 5), padding=(0, 2), bias=False), nn.BatchNorm2d(HEAD), nn.ReLU(inplace=True)
+            nn.Conv2d(head, head, (1, 5), padding=(0, 2), bias=False), nn.BatchNorm2d(head), nn.ReLU(inplace=True)
         )
-        self.classify = nn.Conv2d(HEAD, NUM_CLASSES, 1)
+        self.classify = nn.Conv2d(head, NUM_CLASSES, 1)
+
+    @classmethod
+    def for_state_dict(cls, state):
+        """A PlateReader of the widths a saved state dict has (train.py --channels/--head)."""
+        convs = [k for k in state if k.startswith("features.") and k.endswith(".weight") and state[k].dim() == 4]
+        convs.sort(key=lambda k: int(k.split(".")[1]))
+        return cls([int(state[k].shape[0]) for k in convs], int(state["classify.weight"].shape[1]))
 
     def forward(self, x):
         """x: N x 1 x 32 x 128, normalised per crop. Returns N x 32 x NUM_CLASSES logits."""

@@ -77,6 +77,8 @@ def main():
         action="store_true",
         help="keep batch norm in eval mode (fine-tuning weights from import_tfjs.py, whose batch norm is folded)",
     )
+    ap.add_argument("--channels", default="12,24,32,48", help="widths of the four conv blocks (from scratch only)")
+    ap.add_argument("--head", type=int, default=64, help="width after the height collapses (from scratch only)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -89,9 +91,12 @@ def main():
     steps_per_epoch = n // a.batch
     total_steps = int(a.steps) if a.steps else int(steps_per_epoch * a.epochs)
 
-    model = PlateReader()
     if a.resume:
-        model.load_state_dict(torch.load(a.resume, map_location="cpu"))
+        state = torch.load(a.resume, map_location="cpu")
+        model = PlateReader.for_state_dict(state)
+        model.load_state_dict(state)
+    else:
+        model = PlateReader([int(c) for c in a.channels.split(",")], a.head)
     train_mode(model, a.freeze_bn)
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
@@ -158,6 +163,8 @@ def main():
     minutes = (time.time() - started) / 60
     summary = {
         "parameters": params,
+        "channels": model.channels,
+        "head": model.head,
         "train_crops": n,
         "train_crops_seen": step * a.batch,
         "steps": step,
