@@ -5,11 +5,15 @@ import { boxOfCorners, iou, type PlateBox, type Point, type RgbFrame } from './i
  * afford a detector over a whole frame at several frames per second, and a Dutch plate is easy
  * to propose by two cheap cues, whose false proposals the reader then rejects (a crop that does
  * not read as a Dutch sidecode is not a plate):
- *  - colour: the yellow reflective field (hue 28–68°, saturated, not dark);
+ *  - colour: the yellow reflective field (hue 28–68°, saturated, not dark), and the light-blue
+ *    field of taxi and bus plates (hue 180–225°, moderately saturated, bright);
  *  - texture: a short band of dense vertical edges (characters), which also finds the black,
- *    dark-blue and washed-out plates that colour misses, and plates under IR at night.
- * Both run on a half-resolution copy of the frame. Each proposal is an oriented rectangle from
- * the second moments of its pixels, so a tilted plate is rectified when it is cut out.
+ *    dark-blue and washed-out plates that colour misses, and plates under IR at night. It runs at
+ *    half and at quarter resolution, so that the large characters of a plate close to the camera
+ *    form one band as well as the small ones of a distant plate.
+ * Colour and the finer texture run on a half-resolution copy of the frame. Each proposal is an
+ * oriented rectangle from the second moments of its pixels, so a tilted plate is rectified when
+ * it is cut out.
  */
 export interface PlateRegion {
   readonly box: PlateBox;
@@ -33,19 +37,25 @@ const MAX_SLANT = 0.7;
 export function localisePlates(frame: RgbFrame, options: LocaliseOptions = {}): PlateRegion[] {
   const maxRegions = options.maxRegions ?? 8;
   const half = downsample(frame);
-  const colour = components(yellowMask(half), half.w, half.h)
-    .map((c) => regionOf(c, half.w, 'colour', { padX: 0.02, padY: 0.08 }))
-    .filter((r): r is PlateRegion => r !== undefined)
-    .sort((a, b) => b.score - a.score);
-  const texturePad = { padX: 0.06, padY: 0.3 };
-  const texture = groupTextLine(components(edgeBandMask(half), half.w, half.h), half.w)
-    .flatMap((g) => {
-      // A joined line that is not plate-shaped falls back to its pieces.
-      const joined = regionOf(g.pixels, half.w, 'texture', texturePad);
-      return joined ? [joined] : g.pieces.map((p) => regionOf(p, half.w, 'texture', texturePad));
-    })
-    .filter((r): r is PlateRegion => r !== undefined)
-    .sort((a, b) => b.score - a.score);
+  const edges = edgeBandMask(half.grey, half.w, half.h);
+  const colourOf = (mask: Uint8Array): PlateRegion[] =>
+    components(mask, half.w, half.h)
+      .map((c) => regionOf(c, half.w, 'colour', { padX: 0.02, padY: 0.08 }))
+      .filter((r): r is PlateRegion => r !== undefined);
+  // A light-blue field is also sky, glass and blue paint: only plate-sized fields with
+  // characters in them count, and at most two.
+  const lightBlue = colourOf(lightBlueMask(half))
+    .filter((r) => r.box.w <= 0.6 * half.w && coverage(edges, half.w, half.h, r.box) >= LIGHT_BLUE_MIN_TEXTURE)
+    .sort((a, b) => b.score - a.score)
+    .slice(0, 2);
+  const colour = [...colourOf(yellowMask(half)), ...lightBlue].sort((a, b) => b.score - a.score);
+  // The half-resolution texture first; the quarter-resolution one adds the plates too large for it.
+  const fine = textureRegions(edges, half.w, half.h, 1);
+  const quarter = halve(half.grey, half.w, half.h);
+  const coarse = textureRegions(edgeBandMask(quarter.grey, quarter.w, quarter.h), quarter.w, quarter.h, 2).filter(
+    (r) => !fine.some((f) => iou(f.box, r.box) > 0.3),
+  );
+  const texture = [...fine, ...coarse].sort((a, b) => b.score - a.score);
   const out: PlateRegion[] = [];
   for (const r of colour) if (out.length < maxRegions) out.push(r);
   for (const r of texture) {
@@ -58,6 +68,45 @@ export function localisePlates(frame: RgbFrame, options: LocaliseOptions = {}): 
     const corners = r.corners.map((p) => ({ x: p.x * 2, y: p.y * 2 })) as unknown as [Point, Point, Point, Point];
     return { ...r, corners, box: boxOfCorners(corners) };
   });
+}
+
+/** Share of a light-blue field's box that the character texture covers, at least. */
+const LIGHT_BLUE_MIN_TEXTURE = 0.08;
+
+/** The share of a box's pixels set in a mask. */
+function coverage(mask: Uint8Array, w: number, h: number, box: PlateBox): number {
+  const x0 = Math.max(0, box.x);
+  const y0 = Math.max(0, box.y);
+  const x1 = Math.min(w, box.x + box.w);
+  const y1 = Math.min(h, box.y + box.h);
+  let on = 0;
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) on += mask[y * w + x]!;
+  return on / Math.max(1, box.w * box.h);
+}
+
+/**
+ * Character-texture proposals from an edge-band mask `scale` times smaller than the half frame,
+ * in half-frame coordinates. Scores are per half-frame pixel, so both scales compare.
+ */
+function textureRegions(edges: Uint8Array, w: number, h: number, scale: number): PlateRegion[] {
+  const pad = { padX: 0.12, padY: 0.4 };
+  return groupTextLine(components(edges, w, h), w)
+    .flatMap((g) => {
+      // A joined line that is not plate-shaped falls back to its pieces.
+      const joined = regionOf(g.pixels, w, 'texture', pad);
+      return joined ? [joined] : g.pieces.map((p) => regionOf(p, w, 'texture', pad));
+    })
+    .filter((r): r is PlateRegion => r !== undefined)
+    .map((r) => {
+      if (scale === 1) return r;
+      const corners = r.corners.map((p) => ({ x: p.x * scale, y: p.y * scale })) as unknown as [
+        Point,
+        Point,
+        Point,
+        Point,
+      ];
+      return { ...r, corners, box: boxOfCorners(corners), score: r.score * scale * scale };
+    });
 }
 
 interface HalfFrame {
@@ -115,11 +164,44 @@ function yellowMask(f: HalfFrame): Uint8Array {
 }
 
 /**
+ * Light blue by hue, saturation and value: the field of taxi and bus plates. Brighter and less
+ * saturated than blue paint; the reader rejects the sky and glass that also pass.
+ */
+function lightBlueMask(f: HalfFrame): Uint8Array {
+  const m = new Uint8Array(f.w * f.h);
+  for (let i = 0; i < m.length; i++) {
+    const r = f.r[i]!;
+    const g = f.g[i]!;
+    const b = f.b[i]!;
+    if (b < 90 || b < g || b < r) continue;
+    const min = r < g ? r : g;
+    const sat = (b - min) / b;
+    if (sat < 0.15 || sat > 0.8) continue;
+    // Hue in degrees with blue the maximum: 240 + 60 (r - g) / (max - min).
+    const hue = 240 + (60 * (r - g)) / (b - min);
+    if (hue >= 180 && hue <= 225) m[i] = 1;
+  }
+  return m;
+}
+
+/** A greyscale image at half the size (2x2 means). */
+function halve(grey: Uint8Array, w: number, h: number): { grey: Uint8Array; w: number; h: number } {
+  const w2 = w >> 1;
+  const h2 = h >> 1;
+  const out = new Uint8Array(w2 * h2);
+  for (let y = 0; y < h2; y++)
+    for (let x = 0; x < w2; x++) {
+      const i = 2 * y * w + 2 * x;
+      out[y * w2 + x] = (grey[i]! + grey[i + 1]! + grey[i + w]! + grey[i + w + 1]!) >> 2;
+    }
+  return { grey: out, w: w2, h: h2 };
+}
+
+/**
  * Pixels inside a horizontal run of dense vertical edges: characters side by side. The edge
  * threshold follows the frame's own contrast, so a dim frame still yields its plate.
  */
-function edgeBandMask(f: HalfFrame): Uint8Array {
-  const { w, h, grey } = f;
+function edgeBandMask(grey: Uint8Array, w: number, h: number): Uint8Array {
   const grad = new Uint8Array(w * h);
   const histogram = new Uint32Array(256);
   for (let y = 0; y < h; y++) {
@@ -152,11 +234,17 @@ function edgeBandMask(f: HalfFrame): Uint8Array {
       if (d !== 0 && d !== prev) edge[x] = 1;
       prev = d;
     }
+    // Where the window holds enough edges, the band runs from its first edge to its last, so
+    // it ends where the characters end on both sides.
     let count = 0;
+    let first = 0;
     for (let x = 0; x < w; x++) {
       count += edge[x]!;
       if (x >= WIN) count -= edge[x - WIN]!;
-      if (count >= NEED) for (let k = Math.max(0, x - WIN + 1); k <= x; k++) m[y * w + k] = 1;
+      if (!edge[x] || count < NEED) continue;
+      first = Math.max(first, x - WIN + 1);
+      while (!edge[first]) first++;
+      for (let k = first; k <= x; k++) m[y * w + k] = 1;
     }
     // Closing along the row: the gap of a dash between two character groups is part of the plate.
     let lastOn = -1;

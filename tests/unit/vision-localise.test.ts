@@ -80,6 +80,32 @@ describe('finding where a plate is in a frame', () => {
     expect(Math.abs(t!.box.y + t!.box.h / 2 - 200)).toBeLessThan(10);
   });
 
+  it('finds a light-blue plate with black characters by its field', () => {
+    const f = frameWithPlate({ cx: 300, cy: 260, w: 200, deg: 0, field: [120, 185, 235], ink: [20, 20, 20] });
+    const colour = localisePlates(f).filter((r) => r.cue === 'colour');
+    expect(colour).toHaveLength(1);
+    const { box } = colour[0]!;
+    expect(Math.abs(box.x + box.w / 2 - 300)).toBeLessThan(6);
+    expect(Math.abs(box.y + box.h / 2 - 260)).toBeLessThan(6);
+    expect(box.w).toBeGreaterThan(190);
+  });
+
+  it('does not take a light-blue field without characters for a plate', () => {
+    const f = frameWithPlate({ cx: 300, cy: 260, w: 200, deg: 0, field: [120, 185, 235], ink: [120, 185, 235] });
+    expect(localisePlates(f).filter((r) => r.cue === 'colour')).toEqual([]);
+  });
+
+  it('takes the large characters of a black plate close to the camera as one line', () => {
+    const f = frameWithPlate({ cx: 320, cy: 240, w: 440, deg: 3, field: [20, 20, 20], ink: [235, 235, 235] });
+    const t = localisePlates(f).filter((r) => r.cue === 'texture');
+    expect(t.length).toBeGreaterThan(0);
+    // The characters span 6/8 of the plate; the cut-out takes them all, with a margin.
+    const widest = t.reduce((a, b) => (b.box.w > a.box.w ? b : a));
+    expect(widest.box.w).toBeGreaterThan(0.75 * 440);
+    expect(widest.box.w).toBeLessThan(1.1 * 440);
+    expect(Math.abs(widest.box.x + widest.box.w / 2 - 320)).toBeLessThan(20);
+  });
+
   it('cuts out a plate seen from the side along its slanted edges', () => {
     const f = frameWithPlate({
       cx: 320,
