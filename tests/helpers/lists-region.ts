@@ -3,6 +3,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { afterAll, beforeAll } from 'vitest';
 import { openListCache, type ListCache } from '../../src/cache/index.js';
 import { openJournal } from '../../src/journal/journal.js';
 import type { Journal, JournalEntry } from '../../src/journal/types.js';
@@ -10,6 +11,8 @@ import { systemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { generateRegionKeys, loadPublicKeys } from '../../src/sync/lists-signing.js';
 import { createListSync, type ListSync } from '../../src/sync/lists-sync.js';
+import { startMosquitto, type MosquittoInstance } from './mosquitto.js';
+import { tempDir } from './tmp.js';
 
 /** A region key pair on disk (PEM), as `zonegate region publish-list` and the gateway read them. */
 export function regionKeyFiles(
@@ -99,4 +102,45 @@ export async function startGatewayLists(options: {
     throw err;
   }
   return { mqtt: client, cache, journal, sync, registry: deps.registry, close };
+}
+
+/** A broker, the region's client and one gateway's list sync, for the tests of one describe block. */
+export class ListSyncBed {
+  broker!: MosquittoInstance;
+  region!: MqttClient;
+  gw: GatewayLists | undefined;
+  constructor(
+    readonly tmp: { readonly path: string; remove(): void },
+    readonly keys: ReturnType<typeof regionKeyFiles>,
+  ) {}
+}
+
+/**
+ * Registers beforeAll/afterAll hooks that start a Mosquitto, the region's client and a gateway's list
+ * sync (`startGatewayLists` with `options`), and tear them down; call it inside a describe block.
+ */
+export function listSyncBed(
+  gatewayId: string,
+  options: Omit<Parameters<typeof startGatewayLists>[0], 'brokerUrl' | 'dir' | 'gatewayId' | 'publicKeyFile'> = {},
+): ListSyncBed {
+  const tmp = tempDir();
+  const bed = new ListSyncBed(tmp, regionKeyFiles(tmp.path));
+  beforeAll(async () => {
+    bed.broker = await startMosquitto();
+    bed.region = await mqtt.connectAsync(bed.broker.url, { clientId: `region-${gatewayId}` });
+    bed.gw = await startGatewayLists({
+      brokerUrl: bed.broker.url,
+      dir: tmp.path,
+      gatewayId,
+      publicKeyFile: bed.keys.publicFile,
+      ...options,
+    });
+  });
+  afterAll(async () => {
+    await bed.gw?.close();
+    await bed.region?.endAsync();
+    await bed.broker?.dispose();
+    tmp.remove();
+  });
+  return bed;
 }

@@ -1,4 +1,3 @@
-import mqtt, { type MqttClient } from 'mqtt';
 import { once } from 'node:events';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,21 +11,15 @@ import { systemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { listTopics } from '../../src/sync/lists-wire.js';
 import { spawnCli } from '../helpers/cli.js';
-import { nextListEvent, regionKeyFiles, startGatewayLists, type GatewayLists } from '../helpers/lists-region.js';
-import { startMosquitto, type MosquittoInstance } from '../helpers/mosquitto.js';
-import { tempDir } from '../helpers/tmp.js';
+import { listSyncBed, nextListEvent } from '../helpers/lists-region.js';
 
 const ZONE = 'demo-centrum';
 const PREFIX = 'zonegate/v1';
 const topics = listTopics(PREFIX, ZONE);
 
 describe('a gateway that skipped a list version is answered by the region (real broker)', () => {
-  const tmp = tempDir();
-  const keys = regionKeyFiles(tmp.path);
+  const bed = listSyncBed('gw-resync-1');
   const registry = new Registry();
-  let broker: MosquittoInstance;
-  let gw: GatewayLists | undefined;
-  let region: MqttClient;
   let cache: ListCache;
   let journal: Journal;
   let sync: ListSync;
@@ -37,7 +30,7 @@ describe('a gateway that skipped a list version is answered by the region (real 
       zone: ZONE,
       version,
       publishedAt: Date.now(),
-      signingKey: keys.key,
+      signingKey: bed.keys.key,
       chunkRows: 200,
       list: { synthetic: { plates, seed: version } },
     });
@@ -51,7 +44,7 @@ describe('a gateway that skipped a list version is answered by the region (real 
       .reduce((a, v) => a + v.value, 0);
   };
   const resync = (gatewayId: string, body: unknown): Promise<unknown> =>
-    region.publishAsync(
+    bed.region.publishAsync(
       listTopics(PREFIX, ZONE, gatewayId).resync,
       typeof body === 'string' ? body : JSON.stringify(body),
       {
@@ -70,31 +63,19 @@ describe('a gateway that skipped a list version is answered by the region (real 
   });
 
   beforeAll(async () => {
-    broker = await startMosquitto();
-    region = await mqtt.connectAsync(broker.url, { clientId: 'region-test' });
-    gw = await startGatewayLists({
-      brokerUrl: broker.url,
-      dir: tmp.path,
-      gatewayId: 'gw-resync-1',
-      publicKeyFile: keys.publicFile,
-    });
-    ({ cache, journal, sync } = gw);
+    ({ cache, journal, sync } = bed.gw!);
     // The gateway starts at version 1.
     const applied = nextListEvent(journal, (p) => p['event'] === 'applied' && p['version'] === 1);
-    for (const m of snapshot(1, 300)) await region.publishAsync(topics.snapshot, m, { qos: 1 });
+    for (const m of snapshot(1, 300)) await bed.region.publishAsync(topics.snapshot, m, { qos: 1 });
     await applied;
   });
   afterAll(async () => {
     await server?.stop();
-    await gw?.close();
-    await region?.endAsync();
-    await broker?.dispose();
-    tmp.remove();
   });
 
   it('a delta that skips a version makes the gateway ask, and the snapshot it gets back is applied', async () => {
     server = createListServer({
-      mqtt: region,
+      mqtt: bed.region,
       clock: systemClock,
       log: silentLogger,
       registry,
@@ -115,9 +96,9 @@ describe('a gateway that skipped a list version is answered by the region (real 
     const delta = buildDelta(
       { upsertGrants: [], deleteGrants: [], upsertVehicles: [], deleteVehicles: [] },
       { zone: ZONE, version: 3, fromVersion: 2, publishedAt: Date.now() },
-      keys.key,
+      bed.keys.key,
     );
-    await region.publishAsync(topics.delta, delta, { qos: 1 });
+    await bed.region.publishAsync(topics.delta, delta, { qos: 1 });
     expect((await asked).payload).toMatchObject({ reason: 'version-gap', haveVersion: 1 });
     expect((await applied).payload).toMatchObject({ kind: 'snapshot', version: 3 });
     expect(cache.info()).toMatchObject({ version: 3, source: 'region', grants: expect.any(Number) });
@@ -150,7 +131,7 @@ describe('a gateway that skipped a list version is answered by the region (real 
     await server!.stop();
     const r = new Registry();
     server = createListServer({
-      mqtt: region,
+      mqtt: bed.region,
       clock: systemClock,
       log: silentLogger,
       registry: r,
@@ -191,13 +172,13 @@ describe('a gateway that skipped a list version is answered by the region (real 
       '--list-version',
       '5',
       '--signing-key',
-      keys.privateFile,
+      bed.keys.privateFile,
       '--synthetic',
       '300',
       '--min-interval-ms',
       '0',
       '--mqtt',
-      broker.url,
+      bed.broker.url,
     ]);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -15,7 +15,13 @@ import { syntheticList } from '../../src/region/lists/synthetic.js';
 import type { ListSync } from '../../src/sync/lists-sync.js';
 import { frame, listTopics, unframe } from '../../src/sync/lists-wire.js';
 import { repoRoot } from '../helpers/cli.js';
-import { nextListEvent, regionKeyFiles, startGatewayLists, type GatewayLists } from '../helpers/lists-region.js';
+import {
+  listSyncBed,
+  nextListEvent,
+  regionKeyFiles,
+  startGatewayLists,
+  type GatewayLists,
+} from '../helpers/lists-region.js';
 import { startMosquitto, type MosquittoInstance } from '../helpers/mosquitto.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -319,39 +325,14 @@ describe('list sync over MQTT (real Mosquitto, SQLite on disk, worker thread)', 
 });
 
 describe('a snapshot whose chunks stop coming', () => {
-  const tmp = tempDir();
-  let broker: MosquittoInstance;
-  let region: MqttClient;
-  let gw: GatewayLists | undefined;
-  let cache: ListCache;
-  let journal: Journal;
-  let sync: ListSync;
-  const keys = regionKeyFiles(tmp.path);
-
-  beforeAll(async () => {
-    broker = await startMosquitto();
-    region = await mqtt.connectAsync(broker.url, { clientId: 'region-timeout' });
-    gw = await startGatewayLists({
-      brokerUrl: broker.url,
-      dir: tmp.path,
-      gatewayId: 'gw-timeout',
-      publicKeyFile: keys.publicFile,
-      snapshotTimeoutMs: 1_000,
-    });
-    ({ cache, journal, sync } = gw);
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await region?.endAsync();
-    await broker?.dispose();
-    tmp.remove();
-  });
+  const bed = listSyncBed('gw-timeout', { snapshotTimeoutMs: 1_000 });
 
   it('is abandoned after the timeout: the old list stays, its scratch file goes, and a snapshot is asked for', async () => {
+    const { cache, journal, sync } = bed.gw!;
     const snap = buildSnapshot(
       entryRows(syntheticList({ plates: 3_000, seed: 3 })),
       { zone: ZONE, version: 3, publishedAt: Date.now() },
-      keys.key,
+      bed.keys.key,
       1_000,
     );
     expect(snap.messages).toHaveLength(7);
@@ -361,7 +342,7 @@ describe('a snapshot whose chunks stop coming', () => {
       (p) => p['event'] === 'resync-requested' && p['reason'] === 'snapshot-timeout',
     );
     for (const m of snap.messages.slice(0, 3))
-      await region.publishAsync(listTopics(PREFIX, ZONE).snapshot, m, { qos: 1 });
+      await bed.region.publishAsync(listTopics(PREFIX, ZONE).snapshot, m, { qos: 1 });
     await expect.poll(() => sync.status().applying, { timeout: 5_000 }).toMatchObject({ version: 3, chunks: 6 });
     expect((await rejected).payload).toMatchObject({ kind: 'snapshot', version: 3 });
     await requested;
@@ -374,41 +355,21 @@ describe('a snapshot whose chunks stop coming', () => {
 });
 
 describe('a snapshot that arrives faster than the worker applies it', () => {
-  const tmp = tempDir();
-  let broker: MosquittoInstance;
-  let region: MqttClient;
-  let gw: GatewayLists | undefined;
-  const keys = regionKeyFiles(tmp.path);
-
-  beforeAll(async () => {
-    broker = await startMosquitto();
-    region = await mqtt.connectAsync(broker.url, { clientId: 'region-spool' });
-    // One byte of room: every chunk that arrives while one is waiting for the worker goes to disk.
-    gw = await startGatewayLists({
-      brokerUrl: broker.url,
-      dir: tmp.path,
-      gatewayId: 'gw-spool',
-      publicKeyFile: keys.publicFile,
-      maxBufferedBytes: 1,
-    });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await region?.endAsync();
-    await broker?.dispose();
-    tmp.remove();
-  });
+  // One byte of room: every chunk that arrives while one is waiting for the worker goes to disk.
+  const bed = listSyncBed('gw-spool', { maxBufferedBytes: 1 });
 
   it('waits on disk beyond the memory bound, is applied whole, and leaves no spool behind', async () => {
-    const { cache, journal, registry } = gw!;
+    const { cache, journal, registry } = bed.gw!;
     const list = [...syntheticList({ plates: 4_000, seed: 8 })];
-    const snap = buildSnapshot(entryRows(list), { zone: ZONE, version: 4, publishedAt: Date.now() }, keys.key, 100);
+    const snap = buildSnapshot(entryRows(list), { zone: ZONE, version: 4, publishedAt: Date.now() }, bed.keys.key, 100);
     expect(snap.messages.length).toBeGreaterThan(60);
     const applied = nextListEvent(journal, (p) => p['event'] === 'applied' && p['version'] === 4);
     const spools: boolean[] = [];
     const watch = setInterval(() => spools.push(readdirSync(cache.dataDir).some((f) => f.endsWith('.chunks'))), 5);
     // As fast as the broker takes them.
-    await Promise.all(snap.messages.map((m) => region.publishAsync(listTopics(PREFIX, ZONE).snapshot, m, { qos: 1 })));
+    await Promise.all(
+      snap.messages.map((m) => bed.region.publishAsync(listTopics(PREFIX, ZONE).snapshot, m, { qos: 1 })),
+    );
     const done = await applied;
     clearInterval(watch);
     expect(done.payload).toMatchObject({
@@ -433,13 +394,13 @@ describe('a snapshot that arrives faster than the worker applies it', () => {
   });
 
   it('a spool left by a killed gateway is removed at the next start', async () => {
-    const dataDir = gw!.cache.dataDir;
-    await gw!.close();
-    gw = undefined;
+    const dataDir = bed.gw!.cache.dataDir;
+    await bed.gw!.close();
+    bed.gw = undefined;
     const stray = join(dataDir, 'v77-0badc0de.sqlite.chunks');
     mkdirSync(stray);
     writeFileSync(join(stray, '0000001.chunk'), 'left over');
-    const cache = openListCache(join(tmp.path, 'lists.sqlite'), {
+    const cache = openListCache(join(bed.tmp.path, 'lists.sqlite'), {
       clock: systemClock,
       log: silentLogger,
       registry: new Registry(),
@@ -454,37 +415,15 @@ describe('a snapshot that arrives faster than the worker applies it', () => {
 });
 
 describe('a snapshot whose chunks all arrived but are still being applied', () => {
-  const tmp = tempDir();
-  let broker: MosquittoInstance;
-  let region: MqttClient;
-  let gw: GatewayLists | undefined;
-  const keys = regionKeyFiles(tmp.path);
-
-  beforeAll(async () => {
-    broker = await startMosquitto();
-    region = await mqtt.connectAsync(broker.url, { clientId: 'region-backlog' });
-    gw = await startGatewayLists({
-      brokerUrl: broker.url,
-      dir: tmp.path,
-      gatewayId: 'gw-backlog',
-      publicKeyFile: keys.publicFile,
-      // Far longer than one chunk takes, far shorter than the whole backlog.
-      snapshotTimeoutMs: 500,
-    });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await region?.endAsync();
-    await broker?.dispose();
-    tmp.remove();
-  });
+  // Far longer than one chunk takes, far shorter than the whole backlog.
+  const bed = listSyncBed('gw-backlog', { snapshotTimeoutMs: 500 });
 
   it('is not timed out while the worker makes progress', async () => {
-    const { journal, cache } = gw!;
+    const { journal, cache } = bed.gw!;
     const snap = buildSnapshot(
-      entryRows(syntheticList({ plates: 60_000, seed: 9 })),
+      entryRows(syntheticList({ plates: 120_000, seed: 9 })),
       { zone: ZONE, version: 2, publishedAt: Date.now() },
-      keys.key,
+      bed.keys.key,
       500,
     );
     const outcome = nextListEvent(
@@ -493,7 +432,9 @@ describe('a snapshot whose chunks all arrived but are still being applied', () =
       60_000,
     );
     const sent = Date.now();
-    await Promise.all(snap.messages.map((m) => region.publishAsync(listTopics(PREFIX, ZONE).snapshot, m, { qos: 1 })));
+    await Promise.all(
+      snap.messages.map((m) => bed.region.publishAsync(listTopics(PREFIX, ZONE).snapshot, m, { qos: 1 })),
+    );
     const published = Date.now();
     expect((await outcome).payload).toMatchObject({ event: 'applied', kind: 'snapshot', version: 2 });
     // The point of the test: the last chunk arrived well over a timeout before the list was complete.
