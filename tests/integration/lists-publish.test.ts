@@ -26,6 +26,19 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
   let journal: Journal;
   let sync: ListSync;
   let status: StatusPublisher;
+  /** `zonegate region publish-list` of a version of the zone's list, signed with the region's key. */
+  const publishList = (version: number, ...args: string[]): ReturnType<typeof runCli> =>
+    runCli([
+      'region',
+      'publish-list',
+      '--zone',
+      'demo-centrum',
+      '--list-version',
+      String(version),
+      '--signing-key',
+      keys.privateFile,
+      ...args,
+    ]);
 
   beforeAll(async () => {
     broker = await startMosquitto();
@@ -58,22 +71,15 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
 
   it('publishes the demo grants and RDW data as a signed snapshot that the gateway applies', async () => {
     const applied = nextListEvent(journal, (p) => p['event'] === 'applied' && p['version'] === 1);
-    const r = await runCli([
-      'region',
-      'publish-list',
-      '--zone',
-      'demo-centrum',
-      '--list-version',
-      '1',
-      '--signing-key',
-      keys.privateFile,
+    const r = await publishList(
+      1,
       '--grants',
       demo('grants.csv'),
       '--vehicles',
       demo('vehicles.csv'),
       '--mqtt',
       broker.url,
-    ]);
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/published snapshot v1 of zone demo-centrum: 8 grants, 8 vehicles, 1 chunk\(s\)/);
@@ -113,15 +119,8 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
       ].join('\n'),
     );
     const applied = nextListEvent(journal, (p) => p['event'] === 'applied' && p['version'] === 2);
-    const r = await runCli([
-      'region',
-      'publish-list',
-      '--zone',
-      'demo-centrum',
-      '--list-version',
-      '2',
-      '--signing-key',
-      keys.privateFile,
+    const r = await publishList(
+      2,
       '--from-version',
       '1',
       '--from-grants',
@@ -130,7 +129,7 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
       next,
       '--mqtt',
       broker.url,
-    ]);
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/published delta v2 .* 2 changes/);
     expect((await applied).payload).toMatchObject({ kind: 'delta', fromVersion: 1, changes: 2 });
@@ -143,40 +142,14 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
     const bad = join(tmp.path, 'bad.csv');
     writeFileSync(bad, 'plate,scope,kind\nAB-12-CD,zone:demo-centrum,resident\nEF-34-GH,everywhere,resident\n');
     const out = join(tmp.path, 'out-bad');
-    const r = await runCli([
-      'region',
-      'publish-list',
-      '--zone',
-      'demo-centrum',
-      '--list-version',
-      '3',
-      '--signing-key',
-      keys.privateFile,
-      '--grants',
-      bad,
-      '--out',
-      out,
-    ]);
+    const r = await publishList(3, '--grants', bad, '--out', out);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${bad}:3: column scope: "everywhere" is not a scope`);
     expect(r.stderr).toContain('nothing was published');
   });
 
   it('a broker flag that cannot be used is refused naming the flag as publish-list spells it (exit 2)', async () => {
-    const publish = (...broker: string[]): ReturnType<typeof runCli> =>
-      runCli([
-        'region',
-        'publish-list',
-        '--zone',
-        'demo-centrum',
-        '--list-version',
-        '3',
-        '--signing-key',
-        keys.privateFile,
-        '--synthetic',
-        '10',
-        ...broker,
-      ]);
+    const publish = (...broker: string[]): ReturnType<typeof runCli> => publishList(3, '--synthetic', '10', ...broker);
     const [missing, half, password, url] = await Promise.all([
       publish('--client-key', '/nonexistent/client.key', '--cert', '/nonexistent/c.crt'),
       publish('--client-key', 'package.json'),
@@ -192,22 +165,7 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
 
   it('--out writes the signed messages as files: manifest first, then the chunks', async () => {
     const out = join(tmp.path, 'out');
-    const r = await runCli([
-      'region',
-      'publish-list',
-      '--zone',
-      'demo-centrum',
-      '--list-version',
-      '3',
-      '--signing-key',
-      keys.privateFile,
-      '--synthetic',
-      '5000',
-      '--chunk-rows',
-      '4000',
-      '--out',
-      out,
-    ]);
+    const r = await publishList(3, '--synthetic', '5000', '--chunk-rows', '4000', '--out', out);
     expect(r.code).toBe(0);
     const files = readdirSync(out).sort();
     expect(files).toEqual(['00000-snapshot.bin', '00001-snapshot.bin', '00002-snapshot.bin', '00003-snapshot.bin']);
@@ -218,15 +176,8 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
   it('--chunk-interval-ms spaces the chunks of a snapshot, which the gateway still applies whole', async () => {
     const applied = nextListEvent(journal, (p) => p['event'] === 'applied' && p['version'] === 4);
     const started = Date.now();
-    const r = await runCli([
-      'region',
-      'publish-list',
-      '--zone',
-      'demo-centrum',
-      '--list-version',
-      '4',
-      '--signing-key',
-      keys.privateFile,
+    const r = await publishList(
+      4,
       '--synthetic',
       '2000',
       '--chunk-rows',
@@ -235,7 +186,7 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
       '150',
       '--mqtt',
       broker.url,
-    ]);
+    );
     const seconds = (Date.now() - started) / 1000;
     expect(r.code, r.stderr).toBe(0);
     const chunks = Number(/(\d+) chunk\(s\)/.exec(r.stdout)?.[1]);
@@ -245,20 +196,7 @@ describe('zonegate region publish-list → gateway list sync (real broker)', () 
     expect((await applied).payload).toMatchObject({ kind: 'snapshot', version: 4 });
     expect(cache.info()).toMatchObject({ version: 4, source: 'region' });
 
-    const bad = await runCli([
-      'region',
-      'publish-list',
-      '--zone',
-      'demo-centrum',
-      '--list-version',
-      '5',
-      '--signing-key',
-      keys.privateFile,
-      '--synthetic',
-      '10',
-      '--chunk-interval-ms',
-      'soon',
-    ]);
+    const bad = await publishList(5, '--synthetic', '10', '--chunk-interval-ms', 'soon');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--chunk-interval-ms: "soon" is not a whole number ≥ 0');
   });
