@@ -100,7 +100,6 @@ interface Build {
   readonly manifest: SnapshotManifest;
   readonly file: string;
   chunksDone: number;
-  chunksSent: number;
   timer?: TimerHandle;
   /**
    * In-memory bytes of each chunk message posted to the worker and not yet answered, in order (a
@@ -114,7 +113,7 @@ interface Build {
 }
 
 /** Where the chunks of a snapshot being built into `file` are spooled. */
-export function spoolDir(file: string): string {
+function spoolDir(file: string): string {
   return `${file}.chunks`;
 }
 
@@ -352,7 +351,6 @@ class ListSyncImpl implements ListSync {
       manifest: m,
       file: this.#d.cache.newDataFile(m.version),
       chunksDone: 0,
-      chunksSent: 0,
       posted: [],
       bufferedBytes: 0,
       spoolPending: 0,
@@ -377,7 +375,6 @@ class ListSyncImpl implements ListSync {
       return;
     }
     this.#armTimer(b);
-    b.chunksSent++;
     const max = this.#d.settings.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     // The first chunk always goes to memory, so the worker is never idle for want of one.
     if (b.spoolPending === 0 && (b.bufferedBytes === 0 || b.bufferedBytes + body.byteLength <= max)) {
