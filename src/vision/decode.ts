@@ -5,12 +5,12 @@ import { ISSUED_LETTERS, SIDECODES, type Sidecode } from '../plate/sidecodes.js'
  * confidences. The network is a CTC reader: each of its columns scores blank, 0–9, A–Z and the
  * dash. Greedy decoding gives the characters; the sidecode templates then settle what the network
  * cannot see alone (0/O, 8/B, 5/S, 2/Z, 1/I, 6/G): each Dutch sidecode fixes which positions hold
- * letters and which digits, so for every template the best letter or digit of each character's
- * column is taken, and the template with the highest joint probability wins. The dashes the
- * network saw are evidence for the group boundaries. When greedy decoding gives one character
- * too many or too few (a character smeared over two, a faint one lost in the blanks), each
- * template is aligned with the columns instead (constrained CTC Viterbi) and the best alignment
- * wins; the characters it had to add or drop keep the low confidence the network gave them.
+ * letters and which digits. Each template is aligned with the columns (a CTC Viterbi path
+ * through its letter, digit, blank and optional dash states), which decides the letter/digit
+ * choice and where each character lies together, and also mends a greedy read with one character
+ * too many or too few (a character smeared over two, a faint one lost in the blanks); the best
+ * alignment wins. Not seeing a dash on a group boundary costs a little. Characters the alignment
+ * had to add keep the low confidence the network gave them.
  */
 export const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-';
 const BLANK = 0;
@@ -45,8 +45,7 @@ const DIGITS = [...'0123456789'].map((c) => ALPHABET.indexOf(c) + 1);
 const BLANK_SET = [BLANK];
 const DASH_SET = [DASH];
 
-/** Factors on the plate probability for dashes that do (not) sit on the template's group boundaries. */
-const DASH_CONTRADICTS = 0.25;
+/** Factor on the plate probability for each group boundary where the network saw no dash. */
 const DASH_MISSING = 0.8;
 
 /**
@@ -76,13 +75,6 @@ export function decodeColumns(
   if (emitted.length === 0) return undefined;
   const raw = emitted.map((e) => ALPHABET[e.cls - 1]).join('');
   const chars = emitted.filter((e) => e.cls !== DASH);
-  // Dash positions as "after how many characters", the way a sidecode's groups end.
-  const dashesAfter = new Set<number>();
-  let n = 0;
-  for (const e of emitted) {
-    if (e.cls === DASH) dashesAfter.add(n);
-    else n++;
-  }
   const firstChoice = chars.map((e) => ALPHABET[e.cls - 1]!).join('');
   const firstConf = chars.map((e) => Math.round(at(e.column, e.cls) * 1000));
   const asRead = (): DecodedPlate => ({
@@ -93,41 +85,12 @@ export function decodeColumns(
     confidence: plateConfidence(firstConf),
     corrected: 0,
   });
-  if (chars.length === 5 || chars.length === 7) return alignToSidecodes(at, columns, raw) ?? asRead();
-  if (chars.length !== 6) return asRead();
-
-  let best: { s: Sidecode; logP: number; picks: number[] } | undefined;
-  for (const s of SIDECODES) {
-    let logP = 0;
-    const picks: number[] = [];
-    let pos = 0;
-    for (let g = 0; g < s.groups.length; g++) {
-      const isLetter = s.pattern.split('-')[g]![0] === 'L';
-      const allowed = isLetter ? (s.code <= 3 ? LETTERS : ISSUED) : DIGITS;
-      for (let i = 0; i < s.groups[g]!; i++, pos++) {
-        const col = chars[pos]!.column;
-        let pick = allowed[0]!;
-        for (const k of allowed) if (at(col, k) > at(col, pick)) pick = k;
-        picks.push(pick);
-        logP += Math.log(Math.max(at(col, pick), 1e-9));
-      }
-    }
-    logP += Math.log(dashFactor(s, dashesAfter));
-    if (!best || logP > best.logP) best = { s, logP, picks };
-  }
-  const { s, picks } = best!;
-  const text = picks.map((k) => ALPHABET[k - 1]!).join('');
-  const charConfidences = picks.map((k, i) => Math.round(at(chars[i]!.column, k) * 1000));
-  let corrected = 0;
-  for (let i = 0; i < 6; i++) if (text[i] !== firstChoice[i]) corrected++;
-  return {
-    raw,
-    text,
-    sidecode: s.code,
-    charConfidences,
-    confidence: Math.round(plateConfidence(charConfidences) * dashFactor(s, dashesAfter)),
-    corrected,
-  };
+  // Five to seven characters: one more or fewer than the six every Dutch sidecode has (a
+  // character smeared over two, a faint one lost in the blanks), or six. Each template is aligned
+  // with the columns, so the letter/digit choice of each position and the characters' extent are
+  // decided together; the best alignment wins.
+  if (chars.length >= 5 && chars.length <= 7) return alignToSidecodes(at, columns, raw) ?? asRead();
+  return asRead();
 }
 
 /** A state of a sidecode template's CTC graph, with the states it can be entered from (and at what log cost). */
@@ -281,16 +244,6 @@ function alignToSidecodes(
     confidence: Math.round(plateConfidence(best.conf) * DASH_MISSING ** best.missing),
     corrected: best.corrected,
   };
-}
-
-function dashFactor(s: Sidecode, dashesAfter: ReadonlySet<number>): number {
-  const boundaries = new Set<number>();
-  let acc = 0;
-  for (const g of s.groups.slice(0, -1)) boundaries.add((acc += g));
-  let f = 1;
-  for (const d of dashesAfter) if (!boundaries.has(d)) f *= DASH_CONTRADICTS;
-  for (const b of boundaries) if (!dashesAfter.has(b)) f *= DASH_MISSING;
-  return f;
 }
 
 /**
