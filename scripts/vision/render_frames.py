@@ -53,7 +53,7 @@ class FirstDraw(random.Random):
 
 
 def plate_image(rng, text, style):
-    img, field_x0 = rp.render_plate(FirstDraw(rng.randrange(1 << 30), STYLE_DRAW[style]), text)
+    img, field_x0, _ = rp.render_plate(FirstDraw(rng.randrange(1 << 30), STYLE_DRAW[style]), text)
     if style == "lightblue":
         # The yellow field becomes light blue; ink (dark) pixels keep their darkness.
         arr = np.asarray(img).astype(np.float32)

@@ -50,10 +50,23 @@ FONT_CANDIDATES = [
     "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
     "/usr/share/fonts/opentype/b612/B612-Bold.otf",
     "/usr/share/fonts/opentype/b612/B612-Regular.otf",
+    "/usr/share/fonts/truetype/roboto/unhinted/RobotoCondensed-Bold.ttf",
+    "/usr/share/fonts/truetype/roboto/unhinted/RobotoCondensed-Medium.ttf",
+    "/usr/share/fonts/opentype/urw-base35/NimbusSansNarrow-Bold.otf",
+    "/usr/share/fonts/opentype/urw-base35/NimbusSansNarrow-Regular.otf",
+]
+# DIN 1451-like faces: Dutch plates carried a condensed DIN face from 1978 until Kenteken
+# replaced it, and Kenteken itself is its close relative (Open DIN, Bebas Neue).
+DIN_CANDIDATES = [
+    "/usr/share/fonts/truetype/opendin/OSP-DIN.ttf",
+    "/usr/share/fonts/opentype/bebas-neue/BebasNeue-Bold.otf",
+    "/usr/share/fonts/opentype/bebas-neue/BebasNeue-Regular.otf",
 ]
 FONTS = [f for f in FONT_CANDIDATES if os.path.exists(f)]
+DIN_FONTS = [f for f in DIN_CANDIDATES if os.path.exists(f)] or FONTS
 KENTEKEN = "kenteken-strokes"  # the drawn face of kenteken_glyphs.py, used like a font path
-KENTEKEN_SHARE = 0.6
+KENTEKEN_SHARE = 0.5
+DIN_SHARE = 0.2
 
 SIDECODES = [
     "LL-DD-DD", "DD-DD-LL", "DD-LL-DD", "LL-DD-LL", "LL-LL-DD", "DD-LL-LL", "DD-LLL-D",
@@ -138,7 +151,8 @@ def draw_star_ring(d, cx, cy, r, colour):
 
 
 def render_plate(rng, text):
-    """The plate itself, fronto-parallel, RGB, 1 px/mm; returns image and the text field's x-range."""
+    """The plate itself, fronto-parallel, RGB, 1 px/mm; returns the image, the text field's left
+    edge and a mask of the characters (pixel value k for the k-th character, 0 elsewhere)."""
     style = rng.random()
     if style < 0.86:
         bg = (int(rng.uniform(225, 255)), int(rng.uniform(175, 215)), int(rng.uniform(0, 40)))
@@ -153,6 +167,7 @@ def render_plate(rng, text):
         fg = (int(rng.uniform(200, 250)),) * 3
         eu = False
     img = Image.new("RGB", (PLATE_W, PLATE_H), bg)
+    chars = Image.new("L", (PLATE_W, PLATE_H), 0)
     d = ImageDraw.Draw(img)
     x0 = 4
     if eu:
@@ -166,9 +181,11 @@ def render_plate(rng, text):
     border = fg if rng.random() < 0.8 else bg
     d.rectangle([x0 + 3, 3, PLATE_W - 4, PLATE_H - 4], outline=border, width=2)
 
-    # Most plates get the Kenteken-like stroke face (kenteken_glyphs.py); the rest a condensed
-    # system font, so the reader does not hang on one drawing of the characters.
-    path = KENTEKEN if rng.random() < KENTEKEN_SHARE else rng.choice(FONTS)
+    # Half the plates get the Kenteken-like stroke face (kenteken_glyphs.py), a fifth a DIN-like
+    # face, the rest a condensed grotesque, so the reader does not hang on one drawing of the
+    # characters.
+    face = rng.random()
+    path = KENTEKEN if face < KENTEKEN_SHARE else rng.choice(DIN_FONTS if face < KENTEKEN_SHARE + DIN_SHARE else FONTS)
     style = kenteken_glyphs.random_style(rng) if path == KENTEKEN else None
     # Character box and spacing vary between plate series and makers: narrow characters with
     # wide gaps as well as wide ones set close.
@@ -189,6 +206,7 @@ def render_plate(rng, text):
     scale = min(1.0, (field_r - field_l) / total)
     x = field_l + ((field_r - field_l) - total * scale) / 2
     y = (PLATE_H - char_h) / 2 + rng.uniform(-3, 3)
+    k = 0
     for t, w in zip(tiles, widths):
         if t is None:
             dy = PLATE_H / 2 - 4
@@ -197,13 +215,15 @@ def render_plate(rng, text):
             if scale < 1.0:
                 t = t.resize((max(2, int(t.size[0] * scale)), t.size[1]), Image.BILINEAR)
             img.paste(t, (int(x), int(y)), t)
+            k += 1
+            chars.paste(k, (int(x), int(y)), t.getchannel("A").point(lambda a: 255 if a > 127 else 0))
         x += (w + gap) * scale
     # The small duplicate digit some plates carry, low at the right-hand end of the field.
     if rng.random() < 0.3:
         small = font(FONTS[0], int(rng.uniform(11, 16)))
         sx = rng.choice([PLATE_W - rng.uniform(12, 20), x0 + rng.uniform(8, 14)])
         d.text((sx, PLATE_H - 7), rng.choice("123"), font=small, fill=fg, anchor="mb")
-    return img, x0
+    return img, x0, chars
 
 
 def render_context(rng, plate):
@@ -309,8 +329,9 @@ def occlude(rng, img, quad):
 def camera(rng, img, plate_w):
     """Sensor and codec: blur, motion, noise, exposure, colour cast, JPEG; sometimes night IR greyscale.
 
-    Degradations are bounded relative to the plate's size in the image, so every crop stays
-    readable by a person: a held-out score then measures the reader, not the renderer.
+    Degradations are bounded relative to the plate's size in the image, and sample() draws a
+    crop again when they still leave a character without contrast, so every crop stays readable
+    by a person: a held-out score then measures the reader, not the renderer.
     """
     if rng.random() < 0.7:
         img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 1.0) * min(1.5, max(0.5, plate_w / 140))))
@@ -346,17 +367,56 @@ def camera(rng, img, plate_w):
     return img
 
 
+# A crop counts as readable when every character stands out from the field around it by at
+# least this many times the field's own spread (plus a floor for sensor noise); see legibility().
+MIN_LEGIBILITY = 0.5
+
+
 def sample(rng, negative=False, focus=False):
     """One training crop: returns (uint8 array CROP_H x CROP_W, label).
 
     focus (training sets only, never validation or held-out): confusable characters more often
     and small plates (60-140 px wide) only, where the reader makes most of its mistakes.
+
+    The degradations are drawn independently, and together they can still wipe out a character
+    (glare on a washed-out, hazy plate; dirt, shadow and a dark exposure on a black plate; an
+    occluder over a character). Such a crop is drawn again: nobody can read it, so it would only
+    teach the reader to guess and make the held-out score measure the renderer.
     """
+    while True:
+        grey, label, legible = attempt(rng, negative, focus)
+        if negative or legible >= MIN_LEGIBILITY:
+            return grey, label
+
+
+def legibility(grey, chars):
+    """How well the weakest character of a crop stands out: for each character, the difference
+    between the mean of its stroke pixels and the mean of the other pixels in its box, over the
+    spread of those field pixels plus 4 grey levels. Characters too small to judge are skipped."""
+    g = grey.astype(np.float32)
+    worst = math.inf
+    for k in range(1, int(chars.max()) + 1):
+        ys, xs = np.nonzero(chars == k)
+        if len(ys) < 3:
+            continue
+        box = chars[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        field = g[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1][box == 0]
+        if len(field) < 3:
+            continue
+        contrast = abs(float(g[ys, xs].mean()) - float(field.mean()))
+        worst = min(worst, contrast / (float(field.std()) + 4.0))
+    return worst
+
+
+def attempt(rng, negative, focus):
+    """One draw of a crop: (grey, label, legibility of its weakest character)."""
     text = random_plate_text(rng, focus)
-    plate, field_x0 = render_plate(rng, text)
+    plate, field_x0, chars = render_plate(rng, text)
     plate = dirt_and_glare(rng, plate)
     ctx, mx, my = render_context(rng, plate)
     W, H = ctx.size
+    ctx_chars = Image.new("L", (W, H), 0)
+    ctx_chars.paste(chars, (mx, my))
 
     # Camera view: the plate is 60-320 px wide in the frame (log-uniform), with perspective and
     # roll. Wider plates look like 320 px ones once cut down to the 128 px crop.
@@ -379,6 +439,7 @@ def sample(rng, negative=False, focus=False):
         dst.append((cx + u * ky, cy + v * kx))
     coeffs = perspective_coeffs(src, dst)
     view = ctx.transform((out_w, out_h), Image.PERSPECTIVE, coeffs, Image.BILINEAR)
+    view_chars = ctx_chars.transform((out_w, out_h), Image.PERSPECTIVE, coeffs, Image.NEAREST)
 
     # The quad a localiser returns: the whole plate or only the yellow field, corners jittered.
     left = mx + (field_x0 if rng.random() < 0.6 else 0)
@@ -410,9 +471,13 @@ def sample(rng, negative=False, focus=False):
         crop_quad = [(x + dx * ux[0] + dy * uy[0], y + dx * ux[1] + dy * uy[1]) for x, y in crop_quad]
         label = ""
     rect = [(0, 0), (CROP_W, 0), (CROP_W, CROP_H), (0, CROP_H)]
-    crop = view.transform((CROP_W, CROP_H), Image.PERSPECTIVE, perspective_coeffs(crop_quad, rect), Image.BILINEAR)
+    to_crop = perspective_coeffs(crop_quad, rect)
+    crop = view.transform((CROP_W, CROP_H), Image.PERSPECTIVE, to_crop, Image.BILINEAR)
     grey = np.asarray(crop.convert("L"), dtype=np.uint8)
-    return grey, label
+    if negative:
+        return grey, label, 0.0
+    crop_chars = np.asarray(view_chars.transform((CROP_W, CROP_H), Image.PERSPECTIVE, to_crop, Image.NEAREST))
+    return grey, label, legibility(grey, crop_chars)
 
 
 def worker(args):
