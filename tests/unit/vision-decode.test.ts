@@ -1,31 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ALPHABET, decodeColumns } from '../../src/vision/decode.js';
+import { decodeColumns } from '../../src/vision/decode.js';
 import { boxOfCorners } from '../../src/vision/image.js';
 import type { PlateFinding } from '../../src/vision/recognise.js';
 import { PlateVote } from '../../src/vision/vote.js';
-
-const C = ALPHABET.length + 1;
-const T = 32;
-
-/**
- * Column probabilities as the network would give them: each spec entry occupies two columns
- * with its first choice (and optionally a runner-up), separated by blank columns.
- */
-function columns(spec: readonly (string | [string, number, string, number])[]): Float32Array {
-  const p = new Float32Array(T * C);
-  for (let t = 0; t < T; t++) p[t * C] = 1; // blank
-  let t = 1;
-  for (const s of spec) {
-    const [first, p1, second, p2] = typeof s === 'string' ? [s, 0.95, undefined, 0] : s;
-    for (const col of [t, t + 1]) {
-      p[col * C] = 1 - p1 - p2;
-      p[col * C + ALPHABET.indexOf(first) + 1] = p1;
-      if (second) p[col * C + ALPHABET.indexOf(second) + 1] = p2;
-    }
-    t += 3;
-  }
-  return p;
-}
+import { READER_CLASSES as C, READER_COLUMNS as T, readerColumns as columns } from '../helpers/vision.js';
 
 describe('reading a plate from the network output', () => {
   it('reads a clean plate with its sidecode and per-character confidences', () => {

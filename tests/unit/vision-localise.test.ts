@@ -1,53 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { homography, warpQuadToGrey, type RgbFrame } from '../../src/vision/image.js';
+import { homography, warpQuadToGrey } from '../../src/vision/image.js';
 import { localisePlates } from '../../src/vision/localise.js';
-
-/** A 640x480 street-grey frame with a plate drawn at (cx, cy), `w` wide, tilted by `deg`. */
-function frameWithPlate(opts: {
-  cx: number;
-  cy: number;
-  w: number;
-  deg: number;
-  field: [number, number, number];
-  ink: [number, number, number];
-  /** Horizontal shift per pixel down the plate (seen from the side). */
-  shear?: number;
-  /** Character cells left empty (wide gaps between groups). */
-  gaps?: readonly number[];
-}): RgbFrame {
-  const width = 640;
-  const height = 480;
-  const data = new Uint8Array(width * height * 3);
-  const h = opts.w / 4.4;
-  const a = (opts.deg * Math.PI) / 180;
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) {
-      // Plate coordinates of this pixel.
-      const dx = x - opts.cx;
-      const dy = y - opts.cy;
-      const v = -dx * Math.sin(a) + dy * Math.cos(a);
-      const u = dx * Math.cos(a) + dy * Math.sin(a) - (opts.shear ?? 0) * v;
-      // Tarmac: a soft gradient with pixel noise.
-      const n = 60 + y / 12 + (((x * 2654435761) ^ (y * 40503)) >>> 28);
-      let c: [number, number, number] = [n, n, n + 3];
-      if (Math.abs(u) < opts.w / 2 && Math.abs(v) < h / 2) {
-        c = opts.field;
-        // Six character-like strokes pairs across the middle 70% of the height.
-        const cell = (u + opts.w / 2) / (opts.w / 8);
-        const inChar =
-          cell > 1 &&
-          cell < 7 &&
-          !(opts.gaps ?? []).includes(Math.floor(cell)) &&
-          Math.abs(v) < h * 0.35 &&
-          cell % 1 > 0.2 &&
-          cell % 1 < 0.8;
-        const stroke = (cell % 1 < 0.38 || cell % 1 > 0.62) && inChar;
-        if (stroke) c = opts.ink;
-      }
-      data.set(c, (y * width + x) * 3);
-    }
-  return { width, height, data };
-}
+import { frameWithPlate } from '../helpers/vision.js';
 
 describe('finding where a plate is in a frame', () => {
   it('finds a yellow Dutch plate by its field and returns its box', () => {
