@@ -42,6 +42,32 @@ export function boxOfCorners(corners: readonly [Point, Point, Point, Point]): Pl
   };
 }
 
+/**
+ * A quadrilateral (clockwise from top-left) scaled about its centre by `along` in the direction of
+ * its top and bottom edges and by `across` in the direction of its sides: a plate's region cut out
+ * wider or narrower, taller or shorter, whatever its tilt.
+ */
+export function scaleQuad(
+  c: readonly [Point, Point, Point, Point],
+  along: number,
+  across: number,
+): [Point, Point, Point, Point] {
+  const cx = (c[0].x + c[1].x + c[2].x + c[3].x) / 4;
+  const cy = (c[0].y + c[1].y + c[2].y + c[3].y) / 4;
+  const unit = (x: number, y: number): Point => {
+    const n = Math.hypot(x, y) || 1;
+    return { x: x / n, y: y / n };
+  };
+  const u = unit(c[1].x + c[2].x - c[0].x - c[3].x, c[1].y + c[2].y - c[0].y - c[3].y);
+  const v = unit(c[3].x + c[2].x - c[0].x - c[1].x, c[3].y + c[2].y - c[0].y - c[1].y);
+  const scaled = c.map((p) => {
+    const a = ((p.x - cx) * u.x + (p.y - cy) * u.y) * (along - 1);
+    const b = ((p.x - cx) * v.x + (p.y - cy) * v.y) * (across - 1);
+    return { x: p.x + a * u.x + b * v.x, y: p.y + a * u.y + b * v.y };
+  });
+  return [scaled[0]!, scaled[1]!, scaled[2]!, scaled[3]!];
+}
+
 /** Intersection over union of two axis-aligned boxes. */
 export function iou(a: PlateBox, b: PlateBox): number {
   const x0 = Math.max(a.x, b.x);

@@ -1,6 +1,6 @@
 import { formatDutch } from '../plate/sidecodes.js';
 import { decodeColumns } from './decode.js';
-import { iou, warpQuadToGrey, type PlateBox, type RgbFrame } from './image.js';
+import { iou, scaleQuad, warpQuadToGrey, type PlateBox, type RgbFrame } from './image.js';
 import { localisePlates } from './localise.js';
 import type { PlateReaderModel } from './model.js';
 
@@ -41,6 +41,13 @@ export interface RecogniserOptions {
 }
 
 export const DEFAULT_MAX_REGIONS = 8;
+/** Reads below this confidence (0–1000) get a second look. */
+const SECOND_LOOK_BELOW = 900;
+/** The second look's crops: the region scaled along and across the plate. */
+const SECOND_LOOK_FRAMING: readonly (readonly [number, number])[] = [
+  [1, 0.8],
+  [1, 1.25],
+];
 export const DEFAULT_MIN_FINDING_CONFIDENCE = 300;
 
 /** Localise, cut out, read, resolve by sidecode: one frame in, the plates in it out. */
@@ -63,9 +70,28 @@ export class FrameRecogniser {
     const crops = regions.map((r) => warpQuadToGrey(frame, r.corners, w, h));
     const t1 = performance.now();
     const probs = await this.model.predict(crops);
+    const decoded = regions.map((_, k) => decodeColumns(probs, columns, k * columns * classes));
+    // A second look at the reads that would be reported but are not sure: the same region cut
+    // out a little tighter and a little looser across the plate (the localiser's box is never
+    // exact), and the surest of the three reads is kept. Regions that did not read as a plate
+    // get none, so this costs little and adds no reads of things that are not plates.
+    const again: { k: number; crop: Uint8Array }[] = [];
+    decoded.forEach((d, k) => {
+      if (!d || d.sidecode === undefined || d.confidence < this.#minConfidence || d.confidence >= SECOND_LOOK_BELOW)
+        return;
+      for (const [along, across] of SECOND_LOOK_FRAMING)
+        again.push({ k, crop: warpQuadToGrey(frame, scaleQuad(regions[k]!.corners, along, across), w, h) });
+    });
+    if (again.length > 0) {
+      const second = await this.model.predict(again.map((a) => a.crop));
+      again.forEach(({ k }, j) => {
+        const d = decodeColumns(second, columns, j * columns * classes);
+        if (d?.sidecode !== undefined && d.confidence > decoded[k]!.confidence) decoded[k] = d;
+      });
+    }
     const found: PlateFinding[] = [];
     regions.forEach((region, k) => {
-      const d = decodeColumns(probs, columns, k * columns * classes);
+      const d = decoded[k];
       if (!d || d.sidecode === undefined || d.confidence < this.#minConfidence) return;
       found.push({
         text: d.text,
