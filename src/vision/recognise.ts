@@ -41,6 +41,7 @@ export interface RecogniserOptions {
 }
 
 export const DEFAULT_MAX_REGIONS = 8;
+export const DEFAULT_MIN_FINDING_CONFIDENCE = 300;
 /** Reads below this confidence (0–1000) get a second look. */
 const SECOND_LOOK_BELOW = 900;
 /** The second look's crops: the region scaled along and across the plate. */
@@ -48,7 +49,6 @@ const SECOND_LOOK_FRAMING: readonly (readonly [number, number])[] = [
   [1, 0.8],
   [1, 1.25],
 ];
-export const DEFAULT_MIN_FINDING_CONFIDENCE = 300;
 
 /** Localise, cut out, read, resolve by sidecode: one frame in, the plates in it out. */
 export class FrameRecogniser {
